@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assay.engine.auth import Authenticator, Principal
+from assay.engine.auth import ANONYMOUS, Authenticator, Principal
 from assay.errors import Unauthorized
 
 __all__ = [
@@ -137,6 +137,7 @@ class AuthMiddleware:
             await _reject(scope, send, 503, "engine is starting", "unavailable")
             return
         if not auth.enabled:
+            scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = ANONYMOUS
             await self.app(scope, receive, send)
             return
 

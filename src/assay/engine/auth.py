@@ -32,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 from assay.errors import Unauthorized
 
 __all__ = [
+    "ANONYMOUS",
     "API_KEY_PREFIX",
     "ApiKeyRow",
     "ApiKeyStore",
@@ -87,17 +88,9 @@ def is_api_key_shaped(token: str) -> bool:
     return _API_KEY_RE.fullmatch(token) is not None
 
 
-class ApiKeyRow(Protocol):
-    """What a store returns for one key: any object with these attributes."""
-
-    @property
-    def key_hash(self) -> str: ...
-    @property
-    def prefix(self) -> str: ...
-    @property
-    def label(self) -> str | None: ...
-    @property
-    def created_at(self) -> float: ...
+# One stored key as the store returns it: a mapping with the keys ``key_hash``, ``prefix``,
+# ``label`` (str or None) and ``created_at`` (epoch seconds, float).
+ApiKeyRow = Mapping[str, Any]
 
 
 @runtime_checkable
@@ -114,12 +107,12 @@ class ApiKeyStore(Protocol):
         ...
 
     async def find_api_key(self, key_hash: str) -> ApiKeyRow | None:
-        """The key whose ``key_hash`` equals the argument, or ``None``. Used on every
+        """The row whose ``key_hash`` equals the argument, or ``None``. Runs on every
         authenticated request, so it must be an indexed primary-key lookup."""
         ...
 
     async def list_api_keys(self) -> list[ApiKeyRow]:
-        """Every key, newest ``created_at`` first. Never exposes anything but rows."""
+        """Every row (see ``ApiKeyRow``), newest ``created_at`` first."""
         ...
 
     async def delete_api_keys(self, prefix: str) -> int:
@@ -304,9 +297,9 @@ class Authenticator:
         # The lookup is by hash, so timing of the query reveals nothing about the
         # plaintext; compare_digest still guards against a store whose lookup is looser
         # than equality (case-folding collations, prefix indexes).
-        if row is None or not hmac.compare_digest(row.key_hash, presented):
+        if row is None or not hmac.compare_digest(str(row["key_hash"]), presented):
             raise self._deny("invalid API key")
-        return Principal(PrincipalKind.API_KEY, row.prefix, label=row.label)
+        return Principal(PrincipalKind.API_KEY, str(row["prefix"]), label=row["label"])
 
     async def bootstrap_open(self) -> bool:
         """True while API-key auth is on and no key exists yet: the one request allowed

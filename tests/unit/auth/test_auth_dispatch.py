@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -23,12 +23,7 @@ from assay.errors import Unauthorized
 ISSUER = "https://issuer.example"
 
 
-@dataclass
-class KeyRow:
-    key_hash: str
-    prefix: str
-    label: str | None
-    created_at: float
+KeyRow = dict[str, Any]
 
 
 class InMemoryKeys:
@@ -41,17 +36,22 @@ class InMemoryKeys:
     async def insert_api_key(
         self, key_hash: str, prefix: str, label: str | None, created_at: float
     ) -> None:
-        self.rows[key_hash] = KeyRow(key_hash, prefix, label, created_at)
+        self.rows[key_hash] = {
+            "key_hash": key_hash,
+            "prefix": prefix,
+            "label": label,
+            "created_at": created_at,
+        }
 
     async def find_api_key(self, key_hash: str) -> KeyRow | None:
         self.lookups += 1
         return self.rows.get(key_hash)
 
     async def list_api_keys(self) -> list[KeyRow]:
-        return sorted(self.rows.values(), key=lambda r: -r.created_at)
+        return sorted(self.rows.values(), key=lambda r: -r["created_at"])
 
     async def delete_api_keys(self, prefix: str) -> int:
-        doomed = [h for h, r in self.rows.items() if r.prefix == prefix]
+        doomed = [h for h, r in self.rows.items() if r["prefix"] == prefix]
         for h in doomed:
             del self.rows[h]
         return len(doomed)

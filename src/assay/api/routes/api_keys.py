@@ -74,7 +74,7 @@ def _bootstrap_lock(request: Request) -> asyncio.Lock:
 
 
 def _info(row: ApiKeyRow) -> dict[str, Any]:
-    return {"prefix": row.prefix, "label": row.label, "created_at": row.created_at}
+    return {"prefix": row["prefix"], "label": row["label"], "created_at": row["created_at"]}
 
 
 async def _parse_create(request: Request) -> ApiKeyCreate:
@@ -118,7 +118,7 @@ async def create_api_key(request: Request) -> JSONResponse:
     store = _store(request)
     if body.idempotent and body.label is not None:
         for row in await store.list_api_keys():
-            if row.label == body.label:
+            if row["label"] == body.label:
                 return JSONResponse(_info(row), status_code=200)
     if getattr(request.state, BOOTSTRAP_STATE_KEY, False):
         async with _bootstrap_lock(request):
