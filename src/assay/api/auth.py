@@ -73,8 +73,18 @@ def is_stream_path(path: str) -> bool:
     return _api_suffix(path) == _STREAM_PATH
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router will match: behind a proxy prefix (``--root-path``) the server
+    puts the prefix in front of ``path`` too, and routing strips it; so must we."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "") or ""
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
 def _is_bootstrap_request(scope: Scope) -> bool:
-    return scope.get("method") == "POST" and _api_suffix(scope["path"]) == _API_KEYS_PATH
+    return scope.get("method") == "POST" and _api_suffix(_route_path(scope)) == _API_KEYS_PATH
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -125,7 +135,7 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        path = _route_path(scope)
         stream = is_stream_path(path)
         query_token = _take_query_token(scope) if stream else None
         if is_open_path(path):

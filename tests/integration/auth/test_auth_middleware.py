@@ -264,3 +264,11 @@ async def test_malformed_authorization_header(header: str) -> None:
         assert "must be 'Bearer <token>'" in r.json()["error"]
         # Malformed headers do not open the bootstrap window either.
         assert (await c.post("/api/v1/api-keys", headers={"Authorization": header})).status_code == 401
+
+
+async def test_behind_a_proxy_prefix() -> None:
+    app = make_app(AuthSettings(api_key=True), InMemoryStore())
+    transport = httpx.ASGITransport(app=app, root_path="/assay")
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine") as c:
+        assert (await c.get("/assay/api/v1/health")).status_code == 200
+        assert (await c.get("/assay/api/v1/workflows")).status_code == 401
