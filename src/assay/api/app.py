@@ -1,0 +1,115 @@
+"""The ASGI application: both API prefixes, docs, dashboard, and the engine's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from assay.api.errors import install_error_handlers
+from assay.api.jsonresponse import json_response
+from assay.api.routes import meta, namespaces, stream, tasks, workflows
+from assay.engine.loops import Housekeeper, InstanceUpkeep
+from assay.engine.service import Engine
+from assay.engine.settings import EngineSettings
+from assay.store.sql import open_store
+
+log = logging.getLogger("assay.engine")
+PREFIXES = ("/api/v1/engine/workflow", "/api/v1")
+API_ROUTERS = [workflows.router, tasks.router, namespaces.router, stream.router, meta.router]
+
+
+def _swagger_assets() -> str:
+    import swagger_ui
+
+    return os.path.join(os.path.dirname(swagger_ui.__file__), "static")
+
+
+def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # type: ignore[no-untyped-def]
+    """Build the app. The lifespan opens the store, takes the instance lock, starts loops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await (store_factory() if store_factory else open_store(settings.backend_url))
+        engine = Engine(store, settings)
+        instance_id = f"assay-{uuid.uuid4().hex[:16]}"
+        database = getattr(store, "db", None)
+        acquire = getattr(database, "acquire_instance", None)
+        if acquire is not None:
+            try:
+                await acquire(instance_id, engine.clock(), settings.lock_stale_secs)
+            except Exception:
+                await store.close()
+                raise
+        housekeeper = Housekeeper(engine)
+        upkeep = InstanceUpkeep(engine, instance_id, database)
+        app.state.engine = engine
+        housekeeper.start()
+        upkeep.start()
+        log.info("engine ready (backend %s, instance %s)", getattr(database, "dialect", None) and database.dialect.name, instance_id)
+        try:
+            yield
+        finally:
+            engine.hub.close()
+            await housekeeper.stop()
+            await upkeep.stop()
+            release = getattr(database, "release_instance", None)
+            if release is not None:
+                try:
+                    await release(instance_id)
+                except Exception:  # noqa: BLE001
+                    log.exception("could not release the instance lock")
+            await store.close()
+            await asyncio.sleep(0)
+
+    app = FastAPI(
+        title="assay workflow engine API",
+        version=settings.version,
+        description=(
+            "Durable workflow engine. Every route is served under `/api/v1/engine/workflow` (documented here) "
+            "and, identically, under `/api/v1`. Errors are `{\"error\", \"code\"}`."
+        ),
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for prefix in PREFIXES:
+        for router in API_ROUTERS:
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
+        app.router.routes.append(Mount(f"{prefix}/docs-assets", StaticFiles(directory=_swagger_assets()), name=f"docs-assets{prefix}"))
+
+    def openapi_document() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+        return app.openapi_schema
+
+    for prefix in PREFIXES:
+        async def serve_openapi() -> Response:
+            return json_response(openapi_document())
+
+        app.add_api_route(f"{prefix}/openapi.json", serve_openapi, include_in_schema=False, methods=["GET"])
+
+    _mount_dashboard(app, settings)
+    return app
+
+
+def _mount_dashboard(app: FastAPI, settings: EngineSettings) -> None:
+    try:
+        from assay.dashboard.routes import dashboard_routes  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    app.router.routes.extend(dashboard_routes(settings.env or None, version=settings.version))

@@ -1,0 +1,113 @@
+"""The worker protocol: registration, workflow tasks (leased), activity tasks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from assay.api.body import body_schema, parse_body
+from assay.api.jsonresponse import json_response
+from assay.api.routes.common import engine_of, errors, ok
+from assay.api.schemas import (
+    ActivityOut,
+    CommandsBody,
+    CompleteTaskBody,
+    FailTaskBody,
+    HeartbeatTaskBody,
+    LeaseBody,
+    PollBody,
+    RegisterWorkerBody,
+    WorkerIdBody,
+    WorkerOut,
+    WorkflowTaskOut,
+)
+from assay.core.commands import parse_batch
+
+router = APIRouter(tags=["worker protocol"])
+
+
+@router.post("/workers/register", openapi_extra=body_schema(RegisterWorkerBody), responses=errors(404, 422),
+             summary="Register a worker")
+async def register_worker(request: Request) -> Response:
+    body = await parse_body(request, RegisterWorkerBody)
+    worker_id = await engine_of(request).register_worker(
+        identity=body.identity, queue=body.queue, namespace=body.namespace, workflows=body.workflows,
+        activities=body.activities, max_concurrent_workflows=body.max_concurrent_workflows,
+        max_concurrent_activities=body.max_concurrent_activities,
+    )
+    return json_response({"worker_id": worker_id})
+
+
+@router.post("/workers/heartbeat", openapi_extra=body_schema(WorkerIdBody), responses=errors(404, 422),
+             summary="Worker heartbeat (404: register again)")
+async def heartbeat_worker(request: Request) -> Response:
+    body = await parse_body(request, WorkerIdBody)
+    await engine_of(request).heartbeat_worker(body.worker_id)
+    return json_response({"ok": True})
+
+
+@router.get("/workers", responses=ok(list[WorkerOut]), summary="List workers of a namespace")
+async def list_workers(request: Request, namespace: str = "main") -> Response:
+    engine = engine_of(request)
+    now = engine.clock()
+    workers = await engine.list_workers(namespace)
+    return json_response([w.to_wire(stale_after_secs=engine.settings.worker_stale_secs, now=now) for w in workers])
+
+
+@router.post("/workflow-tasks/poll", openapi_extra=body_schema(PollBody), responses=ok(WorkflowTaskOut | None, 200, 422),
+             summary="Claim a workflow task (long-poll with wait_secs); null when none")
+async def poll_workflow_task(request: Request) -> Response:
+    body = await parse_body(request, PollBody)
+    task = await engine_of(request).poll_workflow_task(
+        body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs, sticky=body.sticky
+    )
+    return json_response(task.to_wire() if task else None)
+
+
+@router.post("/workflow-tasks/{workflow_id}/commands", openapi_extra=body_schema(CommandsBody),
+             responses=errors(404, 409, 422), summary="Submit a workflow task's commands (one transaction)")
+async def submit_commands(request: Request, workflow_id: str) -> Response:
+    body = await parse_body(request, CommandsBody)
+    commands = parse_batch(body.commands)
+    applied = await engine_of(request).submit_commands(workflow_id, body.worker_id, body.lease_token, commands)
+    return json_response({"ok": True, "applied": applied})
+
+
+@router.post("/workflow-tasks/{workflow_id}/heartbeat", openapi_extra=body_schema(LeaseBody),
+             responses=errors(404, 409, 422), summary="Extend a workflow task lease")
+async def extend_lease(request: Request, workflow_id: str) -> Response:
+    body = await parse_body(request, LeaseBody)
+    expires = await engine_of(request).extend_lease(workflow_id, body.worker_id, body.lease_token)
+    return json_response({"lease_expires_at": expires})
+
+
+@router.post("/tasks/poll", openapi_extra=body_schema(PollBody), responses=ok(ActivityOut | None, 200, 422),
+             summary="Claim an activity task (long-poll with wait_secs); null when none")
+async def poll_activity(request: Request) -> Response:
+    body = await parse_body(request, PollBody)
+    activity = await engine_of(request).poll_activity(body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs)
+    return json_response(activity.to_wire() if activity else None)
+
+
+@router.post("/tasks/{activity_id}/complete", openapi_extra=body_schema(CompleteTaskBody, optional=True),
+             responses=errors(404, 409, 422), summary="Report an activity result")
+async def complete_activity(request: Request, activity_id: int) -> Response:
+    body = await parse_body(request, CompleteTaskBody, optional=True)
+    await engine_of(request).complete_activity(activity_id, body.result, body.attempt)
+    return json_response({"ok": True})
+
+
+@router.post("/tasks/{activity_id}/fail", openapi_extra=body_schema(FailTaskBody, optional=True),
+             responses=errors(404, 409, 422), summary="Report an activity failure (retry policy applies)")
+async def fail_activity(request: Request, activity_id: int) -> Response:
+    body = await parse_body(request, FailTaskBody, optional=True)
+    outcome = await engine_of(request).fail_activity(activity_id, body.error, body.attempt, body.non_retryable)
+    return json_response(outcome)
+
+
+@router.post("/tasks/{activity_id}/heartbeat", openapi_extra=body_schema(HeartbeatTaskBody, optional=True),
+             responses=errors(404, 409, 422), summary="Activity heartbeat; answers whether to cancel")
+async def heartbeat_activity(request: Request, activity_id: int) -> Response:
+    body = await parse_body(request, HeartbeatTaskBody, optional=True)
+    cancel = await engine_of(request).heartbeat_activity(activity_id, body.attempt)
+    return json_response({"ok": True, "cancel_requested": cancel})

@@ -1,0 +1,73 @@
+"""`assay serve`: run the workflow engine (REST + SSE + dashboard) on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from assay import __version__
+from assay.engine.settings import DEFAULT_BACKEND, EngineSettings
+
+log = logging.getLogger("assay.serve")
+
+
+def build_settings(backend: str | None, **overrides: object) -> EngineSettings:
+    url = backend or os.environ.get("DATABASE_URL") or DEFAULT_BACKEND
+    return EngineSettings.from_env(backend_url=url, version=__version__, **overrides)
+
+
+@click.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to bind.")
+@click.option(
+    "--backend",
+    default=None,
+    metavar="URL",
+    help="sqlite://PATH (default sqlite://assay-workflow.db?mode=rwc) or postgres://...; env DATABASE_URL.",
+)
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(port: int, host: str, backend: str | None, log_level: str) -> None:
+    """Start the workflow engine.
+
+    \b
+    Examples:
+      assay serve                                   # SQLite file in this directory, port 8080
+      assay serve --port 8085
+      assay serve --backend sqlite:///var/lib/assay/w.db
+      DATABASE_URL=postgres://u:p@h:5432/assay assay serve
+    """
+    import uvicorn
+
+    from assay.api.app import create_app
+    from assay.errors import AssayError
+
+    try:
+        settings = build_settings(backend)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if settings.backend_url.startswith(("postgres://", "postgresql://")):
+        try:
+            import assay.store.postgres  # noqa: F401
+        except ImportError:
+            click.echo("error: the PostgreSQL backend is not yet supported in this build; use sqlite://", err=True)
+            sys.exit(1)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,
+        access_log=log_level == "debug", lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    click.echo(f"assay {__version__} engine on http://{host}:{port}  (backend {settings.backend_url})", err=True)
+    click.echo(f"  dashboard  http://127.0.0.1:{port}/workflow/", err=True)
+    click.echo(f"  API docs   http://127.0.0.1:{port}/api/v1/engine/workflow/docs", err=True)
+    try:
+        server.run()
+    except AssayError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    if not server.started:
+        # Lifespan failed (lock held, bad backend): uvicorn logged why; exit non-zero.
+        sys.exit(1)

@@ -1,0 +1,126 @@
+"""Background loops of one engine instance: housekeeping (timers, activity timeouts, lease
+recovery, overdue cancels, retry wake-ups) and instance upkeep (lock heartbeat, worker pruning).
+
+The housekeeping loop sleeps until the earliest due instant the store reports, and is
+re-armed by the engine when a committed change needs it earlier (a 1 s timer armed while the
+loop sleeps for a 30 s lease). So a durable timer fires within milliseconds of its due time
+without any polling interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from assay.engine.service import Engine
+
+log = logging.getLogger("assay.engine.loops")
+MAX_SLEEP_SECS = 5.0  # safety net: re-read due times at least this often
+
+
+class Housekeeper:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wake = asyncio.Event()
+        self._next_wake: float | None = None
+        self._last_retry_scan = 0.0
+        self._task: asyncio.Task[None] | None = None
+        engine.on_housekeeping_armed = self.arm
+
+    def arm(self, wake_at: float) -> None:
+        if self._next_wake is None or wake_at < self._next_wake:
+            self._next_wake = wake_at
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="assay-housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sleep_for = await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the loop must survive a failing tick
+                log.exception("housekeeping tick failed; retrying in 1s")
+                sleep_for = 1.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, sleep_for))
+            except asyncio.TimeoutError:
+                pass
+
+    async def tick(self) -> float:
+        """Do what is due now; return how long to sleep until the next due instant."""
+        engine, store, settings = self.engine, self.engine.store, self.engine.settings
+        now = engine.clock()
+        self._next_wake = None
+        due = await store.housekeeping_due(now)
+        if due.next_timer_at is not None and due.next_timer_at <= now:
+            engine.publish(await store.fire_due_timers(now))
+        if due.next_activity_deadline is not None and due.next_activity_deadline <= now:
+            engine.publish(await store.expire_activities(now))
+        if due.next_lease_expiry is not None and due.next_lease_expiry <= now:
+            engine.publish(await store.recover_expired_leases(now))
+        cancel_due = None if due.next_cancel_deadline is None else due.next_cancel_deadline + settings.cancel_grace_secs
+        if cancel_due is not None and cancel_due <= now:
+            engine.publish(await store.finalize_overdue_cancels(now, settings.cancel_grace_secs))
+        # Activities whose retry backoff just ended: wake pollers of their queues.
+        for namespace, queue in await store.due_retry_queues(self._last_retry_scan, now):  # type: ignore[attr-defined]
+            engine.wakeups.notify(("act", namespace, queue))
+        self._last_retry_scan = now
+
+        candidates = [
+            t for t in (
+                due.next_timer_at, due.next_activity_deadline, due.next_lease_expiry, due.next_retry_at, cancel_due,
+            ) if t is not None and t > now
+        ]
+        if self._next_wake is not None:
+            candidates.append(self._next_wake)
+        next_at = min(candidates, default=now + MAX_SLEEP_SECS)
+        return min(next_at - engine.clock(), MAX_SLEEP_SECS)
+
+
+class InstanceUpkeep:
+    """Heartbeat of the single-instance lock (SQLite) and pruning of long-silent workers."""
+
+    def __init__(self, engine: Engine, instance_id: str, database: Any) -> None:
+        self.engine = engine
+        self.instance_id = instance_id
+        self.database = database
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="assay-upkeep")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        interval = max(1.0, self.engine.settings.lock_stale_secs / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                now = self.engine.clock()
+                refresh = getattr(self.database, "refresh_instance", None)
+                if refresh is not None:
+                    await refresh(self.instance_id, now)
+                await self.engine.store.prune_workers(now - self.engine.settings.worker_prune_secs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("instance upkeep failed")

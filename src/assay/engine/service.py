@@ -1,0 +1,265 @@
+"""The engine's use cases: validate, call the store (one transaction), publish the changes.
+
+Publishing happens only after the store committed: pollers parked on a queue are woken,
+result / event long-polls are released, SSE subscribers get one message per history event,
+and the housekeeping loop is re-armed when a new timer or deadline is earlier than its sleep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Sequence
+
+from assay.core.commands import Command, ScheduleActivity
+from assay.core.events import stream_name
+from assay.core.model import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_TASK_QUEUE,
+    Activity,
+    Event,
+    Snapshot,
+    Worker,
+    Workflow,
+    WorkflowTask,
+)
+from assay.engine.settings import EngineSettings
+from assay.engine.stream import EventHub, StreamMessage
+from assay.engine.wakeups import WakeUps
+from assay.errors import InvalidInput, NotFound
+from assay.store.base import Changes, StartRequest, Store, WorkflowFilter
+from assay.store.sql import new_run_id
+
+ENGINE_VERSION_ATTRIBUTE = "assay_engine_version"
+
+
+class Engine:
+    def __init__(self, store: Store, settings: EngineSettings, *, clock: Any = None) -> None:
+        import time
+
+        self.store = store
+        self.settings = settings
+        self.clock = clock or time.time
+        self.wakeups = WakeUps()
+        self.hub = EventHub()
+        self.on_housekeeping_armed: Any = None  # set by the loops: callable(wake_at)
+
+    # --- publishing ------------------------------------------------------------------------------
+
+    def publish(self, changes: Changes) -> None:
+        for namespace, queue in changes.workflow_queues:
+            self.wakeups.notify(("wf", namespace, queue))
+        for namespace, queue in changes.activity_queues:
+            self.wakeups.notify(("act", namespace, queue))
+        for workflow_id, namespace in changes.running:
+            self.hub.publish(StreamMessage("workflow_running", namespace, {
+                "event_type": "WorkflowRunning", "workflow_id": workflow_id, "namespace": namespace,
+                "seq": None, "status": "RUNNING", "payload": None,
+            }))
+        for published in changes.events:
+            event = published.event
+            self.wakeups.notify(("events", event.workflow_id))
+            self.hub.publish(StreamMessage(stream_name(event.event_type), published.namespace, {
+                "event_type": event.event_type, "workflow_id": event.workflow_id,
+                "namespace": published.namespace, "seq": event.seq, "status": published.status,
+                "payload": event.payload, "timestamp": event.timestamp,
+            }))
+        for workflow_id in changes.finished:
+            self.wakeups.notify(("result", workflow_id))
+        if changes.wake_at is not None and self.on_housekeeping_armed is not None:
+            self.on_housekeeping_armed(changes.wake_at)
+
+    # --- workflows ---------------------------------------------------------------------------------
+
+    async def start_workflow(
+        self,
+        workflow_type: str,
+        *,
+        workflow_id: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        input: Any = None,
+        task_queue: str | None = None,
+        search_attributes: Any = None,
+    ) -> Workflow:
+        if not workflow_type or not workflow_type.strip():
+            raise InvalidInput("workflow_type must not be empty", code="validation_error")
+        if search_attributes is not None and not isinstance(search_attributes, dict):
+            raise InvalidInput("search_attributes must be a JSON object", code="validation_error")
+        attrs = dict(search_attributes or {})
+        attrs.setdefault(ENGINE_VERSION_ATTRIBUTE, self.settings.version)
+        request = StartRequest(
+            workflow_type=workflow_type,
+            workflow_id=(workflow_id or "").strip() or f"{workflow_type}-{uuid.uuid4().hex[:12]}",
+            run_id=new_run_id(),
+            namespace=namespace or DEFAULT_NAMESPACE,
+            task_queue=task_queue or DEFAULT_TASK_QUEUE,
+            input=input,
+            search_attributes=attrs,
+        )
+        workflow, changes = await self.store.start_workflow(request)
+        self.publish(changes)
+        return workflow
+
+    async def get_workflow(self, workflow_id: str) -> Workflow:
+        workflow = await self.store.get_workflow(workflow_id)
+        if workflow is None:
+            raise NotFound(f"workflow not found: {workflow_id}")
+        return workflow
+
+    async def wait_for_result(self, workflow_id: str, wait_secs: float) -> Workflow:
+        """The workflow once it is terminal, or as it is when ``wait_secs`` run out."""
+        wait = self._bounded_wait(wait_secs)
+
+        async def attempt() -> Workflow | None:
+            workflow = await self.get_workflow(workflow_id)
+            return workflow if workflow.status.is_terminal else None
+
+        return await self.wakeups.poll(("result", workflow_id), attempt, wait) or await self.get_workflow(workflow_id)
+
+    async def list_workflows(self, flt: WorkflowFilter) -> tuple[list[Workflow], int]:
+        return await self.store.list_workflows(flt)
+
+    async def list_children(self, workflow_id: str) -> list[Workflow]:
+        return await self.store.list_children(workflow_id)
+
+    async def list_events(self, workflow_id: str, after_seq: int = 0, wait_secs: float = 0.0) -> list[Event]:
+        wait = self._bounded_wait(wait_secs)
+
+        async def attempt() -> list[Event] | None:
+            events = await self.store.list_events(workflow_id, after_seq)
+            return events or None
+
+        if wait <= 0:
+            return await self.store.list_events(workflow_id, after_seq)
+        found = await self.wakeups.poll(("events", workflow_id), attempt, wait)
+        if found is None:
+            # Nothing new: a finished workflow will never produce more, so say so at once.
+            return []
+        return found
+
+    async def signal(self, workflow_id: str, name: str, payload: Any) -> int:
+        seq, changes = await self.store.signal_workflow(workflow_id, name, payload)
+        self.publish(changes)
+        return seq
+
+    async def cancel(self, workflow_id: str, reason: str | None) -> Workflow:
+        workflow, changes = await self.store.request_cancel(workflow_id, reason)
+        self.publish(changes)
+        return workflow
+
+    async def terminate(self, workflow_id: str, reason: str | None) -> Workflow:
+        workflow, changes = await self.store.terminate_workflow(workflow_id, reason)
+        self.publish(changes)
+        return workflow
+
+    async def continue_as_new(self, workflow_id: str, input: Any, new_id: str | None) -> Workflow:
+        workflow, changes = await self.store.continue_as_new(workflow_id, input, new_id)
+        self.publish(changes)
+        return workflow
+
+    async def get_snapshot(self, workflow_id: str) -> Snapshot:
+        snapshot = await self.store.get_snapshot(workflow_id)
+        if snapshot is None:
+            await self.get_workflow(workflow_id)
+            raise NotFound(f"workflow '{workflow_id}' has no query state yet (no register_query snapshot)")
+        return snapshot
+
+    # --- activities over REST ------------------------------------------------------------------------
+
+    async def schedule_activity(self, workflow_id: str, command: ScheduleActivity) -> Activity:
+        activity, changes = await self.store.schedule_activity(workflow_id, command)
+        self.publish(changes)
+        return activity
+
+    async def get_activity(self, activity_id: int) -> Activity:
+        activity = await self.store.get_activity(activity_id)
+        if activity is None:
+            raise NotFound(f"activity not found: {activity_id}")
+        return activity
+
+    # --- worker protocol ----------------------------------------------------------------------------------
+
+    async def register_worker(
+        self, *, identity: str, queue: str, namespace: str, workflows: list[str] | None,
+        activities: list[str] | None, max_concurrent_workflows: int, max_concurrent_activities: int,
+    ) -> str:
+        now = self.clock()
+        worker = Worker(
+            id=f"w-{uuid.uuid4().hex[:16]}", namespace=namespace or DEFAULT_NAMESPACE, identity=identity,
+            task_queue=queue or DEFAULT_TASK_QUEUE, workflows=workflows, activities=activities,
+            max_concurrent_workflows=max_concurrent_workflows, max_concurrent_activities=max_concurrent_activities,
+            active_tasks=0, last_heartbeat=now, registered_at=now,
+        )
+        await self.store.register_worker(worker)
+        return worker.id
+
+    async def heartbeat_worker(self, worker_id: str) -> None:
+        if not await self.store.heartbeat_worker(worker_id):
+            raise NotFound(f"worker not registered: {worker_id} (register again)")
+
+    async def list_workers(self, namespace: str) -> list[Worker]:
+        return await self.store.list_workers(namespace)
+
+    async def poll_workflow_task(
+        self, namespace: str, queue: str, worker_id: str, *, wait_secs: float = 0.0, sticky: bool = False
+    ) -> WorkflowTask | None:
+        async def attempt() -> WorkflowTask | None:
+            task, changes = await self.store.claim_workflow_task(
+                namespace, queue, worker_id, sticky=sticky, lease_secs=self.settings.dispatch_timeout_secs
+            )
+            self.publish(changes)
+            return task
+
+        return await self.wakeups.poll(("wf", namespace, queue), attempt, self._bounded_wait(wait_secs))
+
+    async def submit_commands(
+        self, workflow_id: str, worker_id: str, lease_token: str | None, commands: Sequence[Command]
+    ) -> int:
+        applied, changes = await self.store.submit_commands(workflow_id, worker_id, lease_token, commands)
+        self.publish(changes)
+        return applied
+
+    async def extend_lease(self, workflow_id: str, worker_id: str, lease_token: str | None) -> float:
+        return await self.store.extend_workflow_lease(
+            workflow_id, worker_id, lease_token, self.settings.dispatch_timeout_secs
+        )
+
+    async def poll_activity(self, namespace: str, queue: str, worker_id: str, *, wait_secs: float = 0.0) -> Activity | None:
+        async def attempt() -> Activity | None:
+            activity, changes = await self.store.claim_activity(namespace, queue, worker_id)
+            self.publish(changes)
+            return activity
+
+        return await self.wakeups.poll(("act", namespace, queue), attempt, self._bounded_wait(wait_secs))
+
+    async def complete_activity(self, activity_id: int, result: Any, attempt: int | None) -> None:
+        self.publish(await self.store.complete_activity(activity_id, result, attempt))
+
+    async def fail_activity(self, activity_id: int, error: str, attempt: int | None, non_retryable: bool) -> dict[str, Any]:
+        outcome, changes = await self.store.fail_activity(activity_id, error, attempt, non_retryable)
+        self.publish(changes)
+        return outcome
+
+    async def heartbeat_activity(self, activity_id: int, attempt: int | None) -> bool:
+        return await self.store.heartbeat_activity(activity_id, attempt)
+
+    # --- namespaces & queues ------------------------------------------------------------------------------
+
+    async def create_namespace(self, name: str) -> dict[str, Any]:
+        return await self.store.create_namespace(name)
+
+    async def list_namespaces(self) -> list[dict[str, Any]]:
+        return await self.store.list_namespaces()
+
+    async def namespace_stats(self, name: str) -> dict[str, Any]:
+        return await self.store.namespace_stats(name)
+
+    async def delete_namespace(self, name: str) -> None:
+        await self.store.delete_namespace(name)
+
+    async def queue_stats(self, namespace: str) -> list[dict[str, Any]]:
+        return await self.store.queue_stats(namespace)
+
+    def _bounded_wait(self, wait_secs: float | None) -> float:
+        if not wait_secs or wait_secs < 0:
+            return 0.0
+        return min(float(wait_secs), self.settings.max_poll_wait_secs)

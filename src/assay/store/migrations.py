@@ -1,0 +1,73 @@
+"""Versioned schema migrations, applied at start; ``verify`` checks without changing.
+
+Migrations are a numbered list of functions over a SQLAlchemy connection, on both
+backends. Version 1 creates the schema from ``schema.metadata``; later versions append
+functions (never edit a released one). A test builds a database by replaying every
+migration and compares it with the canonical metadata.
+
+Why not Alembic: the engine migrates itself at start on both SQLite and PostgreSQL, from
+one metadata, with no ``alembic.ini`` or env script for operators to carry; this list is
+the same idea (ordered, versioned, recorded in a table) in 60 lines.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from sqlalchemy import Connection, inspect, text
+
+from assay.errors import StoreError
+from assay.store import schema
+
+Migration = Callable[[Connection], None]
+
+
+def _v1_initial(conn: Connection) -> None:
+    schema.metadata.create_all(conn, checkfirst=True)
+    conn.execute(
+        text("INSERT INTO namespaces (name, created_at) VALUES ('main', :now) ON CONFLICT DO NOTHING"),
+        {"now": time.time()},
+    )
+
+
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _v1_initial)]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table(schema.schema_version.name):
+        return 0
+    row = conn.execute(text("SELECT MAX(version) FROM assay_schema_version")).scalar()
+    return int(row or 0)
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply pending migrations in order, each recorded in ``assay_schema_version``."""
+    applied: list[int] = []
+    version = current_version(conn)
+    if version > LATEST:
+        raise StoreError(
+            f"database schema version {version} is newer than this assay ({LATEST}); upgrade assay",
+            code="schema_too_new",
+        )
+    for number, migration in MIGRATIONS:
+        if number <= version:
+            continue
+        migration(conn)
+        conn.execute(
+            text("INSERT INTO assay_schema_version (version, applied_at) VALUES (:v, :t)"),
+            {"v": number, "t": time.time()},
+        )
+        applied.append(number)
+    return applied
+
+
+def verify(conn: Connection) -> None:
+    """Raise unless the database is at the latest version with every table present."""
+    version = current_version(conn)
+    if version != LATEST:
+        raise StoreError(f"database schema is at version {version}, expected {LATEST}", code="schema_outdated")
+    missing = [t for t in schema.metadata.tables if not inspect(conn).has_table(t)]
+    if missing:
+        raise StoreError(f"database is missing tables: {', '.join(sorted(missing))}", code="schema_incomplete")

@@ -1,0 +1,284 @@
+"""Worker-facing use cases: claim and lease workflow tasks, apply commands, run activities."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Sequence
+
+from assay.core.commands import Command, ScheduleActivity
+from assay.core.events import EventType
+from assay.core.model import Activity, WorkflowStatus, WorkflowTask
+from assay.core.retry import decide_retry
+from assay.core.transitions import batch_needs_redispatch
+from assay.errors import Conflict, NotFound
+from assay.store.base import Changes, Database, Tx
+from assay.store.commands_apply import CommandContext, apply_command, schedule_activity
+from assay.store.lifecycle import load_run
+from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps, event_from_row, loads
+
+
+def _activity_deadline(now: float, start_to_close: float, heartbeat_timeout: float | None) -> float:
+    deadline = now + start_to_close
+    if heartbeat_timeout:
+        deadline = min(deadline, now + heartbeat_timeout)
+    return deadline
+
+
+class TaskQueries:
+    db: Database
+    clock: Any
+
+    # --- workflow tasks ---------------------------------------------------------------------
+
+    async def claim_workflow_task(
+        self, namespace: str, queue: str, worker_id: str, *, sticky: bool, lease_secs: float
+    ) -> tuple[WorkflowTask | None, Changes]:
+        skip_locked = self.db.dialect.skip_locked
+
+        def run(tx: Tx) -> WorkflowTask | None:
+            now = self.clock()
+            row = tx.one(
+                "SELECT id, run_id, namespace, workflow_type, task_queue, input, status, sticky_worker, sticky_seq "
+                "FROM workflows WHERE namespace = :ns AND task_queue = :q AND needs_dispatch = 1 "
+                "AND lease_token IS NULL AND status IN ('PENDING', 'RUNNING') "
+                f"ORDER BY updated_at LIMIT 1{skip_locked}",
+                {"ns": namespace, "q": queue},
+            )
+            if row is None:
+                return None
+            token = secrets.token_hex(16)
+            expires = now + lease_secs
+            after = row["sticky_seq"] if sticky and row["sticky_worker"] == worker_id and row["sticky_seq"] else 0
+            events = tx.all(
+                "SELECT id, workflow_id, seq, event_type, payload, timestamp FROM workflow_events "
+                "WHERE workflow_id = :id AND seq > :after ORDER BY seq",
+                {"id": row["id"], "after": after},
+            )
+            last_seq = events[-1]["seq"] if events else after
+            tx.execute(
+                "UPDATE workflows SET needs_dispatch = 0, lease_owner = :w, lease_token = :t, lease_expires_at = :exp, "
+                "status = 'RUNNING', sticky_worker = :w, sticky_seq = :last WHERE id = :id",
+                {"w": worker_id, "t": token, "exp": expires, "last": last_seq, "id": row["id"]},
+            )
+            if row["status"] == WorkflowStatus.PENDING:
+                tx.changes.running.append((row["id"], row["namespace"]))
+            tx.changes.arm(expires)
+            return WorkflowTask(
+                workflow_id=row["id"], run_id=row["run_id"], namespace=row["namespace"],
+                workflow_type=row["workflow_type"], task_queue=row["task_queue"], input=loads(row["input"]),
+                lease_token=token, lease_expires_at=expires,
+                history=[event_from_row(e) for e in events], history_after_seq=after,
+            )
+
+        return await self.db.write(run)
+
+    async def extend_workflow_lease(self, workflow_id: str, worker_id: str, token: str | None, lease_secs: float) -> float:
+        def run(tx: Tx) -> float:
+            self._check_lease(tx, workflow_id, worker_id, token)
+            expires = self.clock() + lease_secs
+            tx.execute("UPDATE workflows SET lease_expires_at = :exp WHERE id = :id", {"exp": expires, "id": workflow_id})
+            return expires
+
+        result, _ = await self.db.write(run)
+        return result
+
+    @staticmethod
+    def _check_lease(tx: Tx, workflow_id: str, worker_id: str, token: str | None) -> Any:
+        row = tx.one(
+            "SELECT status, lease_owner, lease_token FROM workflows WHERE id = :id", {"id": workflow_id}
+        )
+        if row is None:
+            raise NotFound(f"workflow not found: {workflow_id}")
+        holder_ok = row["lease_token"] == token if token else (row["lease_token"] and row["lease_owner"] == worker_id)
+        if not holder_ok:
+            if row["status"] not in ("PENDING", "RUNNING"):
+                raise Conflict(f"workflow '{workflow_id}' is already {row['status']}", code="workflow_terminal")
+            raise Conflict(
+                f"the lease on workflow task '{workflow_id}' is no longer held by worker '{worker_id}' "
+                "(it expired and was handed to another worker, or was already used)",
+                code="lease_lost",
+            )
+        return row
+
+    async def submit_commands(
+        self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command]
+    ) -> tuple[int, Changes]:
+        def run(tx: Tx) -> int:
+            self._check_lease(tx, workflow_id, worker_id, token)
+            wf = load_run(tx, workflow_id)
+            ctx = CommandContext(tx, wf, self.clock(), self.new_run_id)  # type: ignore[attr-defined]
+            for command in commands:
+                apply_command(ctx, command)
+            redispatch = batch_needs_redispatch(commands)
+            row = tx.one(
+                "UPDATE workflows SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+                + (", needs_dispatch = 1" if redispatch else "")
+                + " WHERE id = :id RETURNING needs_dispatch, status, namespace, task_queue",
+                {"id": workflow_id},
+            )
+            # Events that arrived while the worker held the lease left needs_dispatch set:
+            # the task is claimable again at once, so no wake-up is ever lost.
+            if row is not None and row["needs_dispatch"] and row["status"] in ("PENDING", "RUNNING"):
+                tx.changes.workflow_queues.add((row["namespace"], row["task_queue"]))
+            return len(commands)
+
+        return await self.db.write(run)
+
+    # --- activities -----------------------------------------------------------------------------
+
+    async def schedule_activity(self, workflow_id: str, command: ScheduleActivity) -> tuple[Activity, Changes]:
+        def run(tx: Tx) -> Activity:
+            wf = load_run(tx, workflow_id)
+            if wf.status.is_terminal:
+                raise Conflict(f"workflow '{workflow_id}' is already {wf.status}", code="workflow_terminal")
+            activity_id = schedule_activity(tx, wf, command, self.clock())
+            tx.execute(
+                "UPDATE workflows SET status = 'RUNNING' WHERE id = :id AND status = 'PENDING'", {"id": workflow_id}
+            )
+            return self._load_activity(tx, activity_id)
+
+        return await self.db.write(run)
+
+    @staticmethod
+    def _load_activity(tx: Tx, activity_id: int) -> Activity:
+        row = tx.one(f"SELECT {ACTIVITY_COLUMNS} FROM workflow_activities WHERE id = :id", {"id": activity_id})
+        if row is None:
+            raise NotFound(f"activity not found: {activity_id}")
+        return activity_from_row(row)
+
+    async def get_activity(self, activity_id: int) -> Activity | None:
+        def run(tx: Tx) -> Activity | None:
+            row = tx.one(f"SELECT {ACTIVITY_COLUMNS} FROM workflow_activities WHERE id = :id", {"id": activity_id})
+            return activity_from_row(row) if row else None
+
+        return await self.db.read(run)
+
+    async def claim_activity(self, namespace: str, queue: str, worker_id: str) -> tuple[Activity | None, Changes]:
+        skip_locked = self.db.dialect.skip_locked
+
+        def run(tx: Tx) -> Activity | None:
+            now = self.clock()
+            row = tx.one(
+                "SELECT id, start_to_close_secs, heartbeat_timeout_secs FROM workflow_activities "
+                "WHERE namespace = :ns AND task_queue = :q AND status = 'PENDING' AND scheduled_at <= :now "
+                f"ORDER BY scheduled_at, id LIMIT 1{skip_locked}",
+                {"ns": namespace, "q": queue, "now": now},
+            )
+            if row is None:
+                return None
+            tx.execute(
+                "UPDATE workflow_activities SET status = 'RUNNING', claimed_by = :w, started_at = :now, "
+                "last_heartbeat = NULL, deadline_at = :deadline WHERE id = :id",
+                {
+                    "w": worker_id, "now": now, "id": row["id"],
+                    "deadline": _activity_deadline(now, row["start_to_close_secs"], row["heartbeat_timeout_secs"]),
+                },
+            )
+            tx.changes.arm(_activity_deadline(now, row["start_to_close_secs"], row["heartbeat_timeout_secs"]))
+            return self._load_activity(tx, row["id"])
+
+        return await self.db.write(run)
+
+    @staticmethod
+    def _running_attempt(tx: Tx, activity_id: int, attempt: int | None) -> Any:
+        row = tx.one(
+            "SELECT id, workflow_id, seq, name, status, attempt, max_attempts, initial_interval_secs, "
+            "backoff_coefficient, namespace, task_queue, start_to_close_secs, heartbeat_timeout_secs, started_at, "
+            "cancel_requested FROM workflow_activities WHERE id = :id",
+            {"id": activity_id},
+        )
+        if row is None:
+            raise NotFound(f"activity not found: {activity_id}")
+        if row["status"] != "RUNNING" or (attempt is not None and attempt != row["attempt"]):
+            raise Conflict(
+                f"activity {activity_id} is not running attempt {attempt if attempt is not None else row['attempt']} "
+                f"(status {row['status']}, attempt {row['attempt']}); the result was not recorded",
+                code="activity_not_running",
+            )
+        return row
+
+    async def complete_activity(self, activity_id: int, result: Any, attempt: int | None) -> Changes:
+        def run(tx: Tx) -> None:
+            row = self._running_attempt(tx, activity_id, attempt)
+            now = self.clock()
+            tx.execute(
+                "UPDATE workflow_activities SET status = 'COMPLETED', result = :result, completed_at = :now, "
+                "deadline_at = NULL WHERE id = :id",
+                {"result": dumps(result), "now": now, "id": activity_id},
+            )
+            if _workflow_active(tx, row["workflow_id"]):
+                append_event(
+                    tx, row["workflow_id"], EventType.ACTIVITY_COMPLETED,
+                    {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
+                    now, dispatch=True,
+                )
+
+        _, changes = await self.db.write(run)
+        return changes
+
+    async def fail_activity(
+        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool
+    ) -> tuple[dict[str, Any], Changes]:
+        def run(tx: Tx) -> dict[str, Any]:
+            row = self._running_attempt(tx, activity_id, attempt)
+            return fail_attempt(tx, row, error, self.clock(), non_retryable=non_retryable)
+
+        return await self.db.write(run)
+
+    async def heartbeat_activity(self, activity_id: int, attempt: int | None) -> bool:
+        def run(tx: Tx) -> bool:
+            row = self._running_attempt(tx, activity_id, attempt)
+            now = self.clock()
+            deadline = row["started_at"] + row["start_to_close_secs"]
+            if row["heartbeat_timeout_secs"]:
+                deadline = min(deadline, now + row["heartbeat_timeout_secs"])
+            tx.execute(
+                "UPDATE workflow_activities SET last_heartbeat = :now, deadline_at = :deadline WHERE id = :id",
+                {"now": now, "deadline": deadline, "id": activity_id},
+            )
+            return bool(row["cancel_requested"])
+
+        result, _ = await self.db.write(run)
+        return result
+
+
+def _workflow_active(tx: Tx, workflow_id: str) -> bool:
+    row = tx.one("SELECT status FROM workflows WHERE id = :id", {"id": workflow_id})
+    return row is not None and row["status"] in ("PENDING", "RUNNING")
+
+
+def fail_attempt(tx: Tx, row: Any, error: str, now: float, *, non_retryable: bool = False) -> dict[str, Any]:
+    """A RUNNING attempt failed (worker report or timeout): retry with backoff or fail for good.
+
+    Retries are invisible to the workflow; the final failure writes ``ActivityFailed`` and
+    wakes the workflow, whose code decides what happens next.
+    """
+    decision = decide_retry(
+        row["attempt"], row["max_attempts"], row["initial_interval_secs"], row["backoff_coefficient"],
+        non_retryable=non_retryable or bool(row["cancel_requested"]),
+    )
+    if decision.retry:
+        next_at = now + decision.delay_secs
+        tx.execute(
+            "UPDATE workflow_activities SET status = 'PENDING', attempt = attempt + 1, scheduled_at = :at, "
+            "claimed_by = NULL, started_at = NULL, last_heartbeat = NULL, deadline_at = NULL, error = :error "
+            "WHERE id = :id",
+            {"at": next_at, "error": error, "id": row["id"]},
+        )
+        tx.changes.arm(next_at)
+        if decision.delay_secs <= 0:
+            tx.changes.activity_queues.add((row["namespace"], row["task_queue"]))
+        return {"ok": True, "retrying": True, "next_attempt_at": next_at}
+    tx.execute(
+        "UPDATE workflow_activities SET status = 'FAILED', error = :error, completed_at = :now, deadline_at = NULL "
+        "WHERE id = :id",
+        {"error": error, "now": now, "id": row["id"]},
+    )
+    if _workflow_active(tx, row["workflow_id"]):
+        append_event(
+            tx, row["workflow_id"], EventType.ACTIVITY_FAILED,
+            {"activity_id": row["id"], "activity_seq": row["seq"], "name": row["name"], "error": error,
+             "final_attempt": row["attempt"]},
+            now, dispatch=True,
+        )
+    return {"ok": True, "retrying": False, "next_attempt_at": None}

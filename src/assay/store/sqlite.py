@@ -1,0 +1,246 @@
+"""SQLite backend: one writer thread with group commit, reader threads, single-instance lock.
+
+Why a writer thread: SQLite allows one writer at a time, and Python's sqlite3 is blocking.
+All write transactions go through one thread that drains its queue and commits several use
+cases in one SQLite transaction, each in its own SAVEPOINT (a failing use case rolls back
+alone). Under load that turns N commits (and N fsyncs with ``synchronous=FULL``) into one,
+and callers are answered only after the commit that holds their change.
+
+Durability: WAL with ``synchronous=NORMAL`` by default, which survives a killed engine
+(kill -9) without losing a committed transaction; set ``ASSAY_SQLITE_SYNCHRONOUS=FULL`` to
+also survive power loss (an fsync per group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping, TypeVar
+
+from sqlalchemy import create_engine
+
+from assay.errors import EngineLocked, StoreError
+from assay.store import migrations
+from assay.store.base import Changes
+
+T = TypeVar("T")
+GROUP_LIMIT = 128
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite://a.db?mode=rwc`` -> ``a.db``; ``sqlite:///var/x.db`` -> ``/var/x.db``."""
+    rest = url[len("sqlite:"):] if url.startswith("sqlite:") else url
+    if rest.startswith("//"):
+        rest = rest[2:]
+    path = rest.split("?", 1)[0]
+    if not path:
+        raise StoreError(f"no database path in {url!r}", code="bad_backend_url")
+    return path
+
+
+class SqliteDialect:
+    name = "sqlite"
+    skip_locked = ""
+
+    def search_attribute_clause(self, index: int, key: str, value: Any) -> tuple[str, dict[str, Any]]:
+        path = "$." + json.dumps(key)  # quoted: keys with dots or spaces stay one key
+        p, v = f"sa_path_{index}", f"sa_val_{index}"
+        if value is None:
+            return f"json_type(search_attributes, :{p}) = 'null'", {p: path}
+        if isinstance(value, bool):
+            return f"(json_type(search_attributes, :{p}) = '{'true' if value else 'false'}')", {p: path}
+        if isinstance(value, (dict, list)):
+            return f"json_extract(search_attributes, :{p}) = json(:{v})", {p: path, v: json.dumps(value)}
+        return f"json_extract(search_attributes, :{p}) = :{v}", {p: path, v: value}
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+class _SqliteTx:
+    __slots__ = ("conn", "changes")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.changes = Changes()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        return self.conn.execute(sql, params or {}).rowcount
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        rows = self.conn.execute(sql, params or {}).fetchall()
+        return rows[0] if rows else None
+
+    def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return self.conn.execute(sql, params or {}).fetchall()
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SqliteDatabase:
+    dialect = SqliteDialect()
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="assay-sqlite-writer", daemon=True)
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="assay-sqlite-reader")
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, url: str, *, synchronous: str | None = None, **_: Any) -> "SqliteDatabase":
+        path = sqlite_path(url)
+        sync = (synchronous or os.environ.get("ASSAY_SQLITE_SYNCHRONOUS", "NORMAL")).upper()
+        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"ASSAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {sync!r}")
+        db = cls(path, sync)
+        await asyncio.to_thread(db._migrate)
+        db._writer.start()
+        return db
+
+    def _migrate(self) -> None:
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        conn = _connect(self.path, self._synchronous)  # sets WAL before SQLAlchemy touches the file
+        conn.close()
+        engine = create_engine(f"sqlite:///{self.path}")
+        try:
+            with engine.begin() as sa_conn:
+                migrations.migrate(sa_conn)
+        finally:
+            engine.dispose()
+
+    # --- transactions ------------------------------------------------------------------------
+
+    async def write(self, fn: Callable[[Any], T]) -> tuple[T, Changes]:
+        if self._closed:
+            raise StoreError("store is closed", code="store_closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[T, Changes]] = loop.create_future()
+        self._jobs.put((fn, future, loop))
+        return await future
+
+    def _write_loop(self) -> None:
+        conn = _connect(self.path, self._synchronous)
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            batch = [job]
+            while len(batch) < GROUP_LIMIT:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(nxt)
+            self._run_group(conn, batch)
+        conn.close()
+
+    def _run_group(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _future, _loop in batch:
+                tx = _SqliteTx(conn)
+                conn.execute("SAVEPOINT uc")
+                try:
+                    result = fn(tx)
+                    conn.execute("RELEASE uc")
+                    outcomes.append((True, (result, tx.changes)))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's coroutine
+                    conn.execute("ROLLBACK TO uc")
+                    conn.execute("RELEASE uc")
+                    outcomes.append((False, exc))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - commit failed: nothing of the group holds
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            outcomes = [(False, StoreError(f"SQLite commit failed: {exc}"))] * len(batch)
+        for (ok, value), (_fn, future, loop) in zip(outcomes, batch):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    async def read(self, fn: Callable[[Any], T]) -> T:
+        if self._closed:
+            raise StoreError("store is closed", code="store_closed")
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read_sync, fn)
+
+    def _read_sync(self, fn: Callable[[Any], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, self._synchronous)
+            self._local.conn = conn
+            self._reader_conns.append(conn)
+        conn.execute("BEGIN")
+        try:
+            return fn(_SqliteTx(conn))
+        finally:
+            conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(None)
+        await asyncio.to_thread(self._writer.join, 10)
+        self._readers.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
+
+    # --- single-instance lock ------------------------------------------------------------------
+
+    async def acquire_instance(self, instance_id: str, now: float, stale_after_secs: float) -> None:
+        """Take the engine lock row, or take over one whose holder stopped heartbeating."""
+
+        def run(tx: Any) -> None:
+            row = tx.one("SELECT instance_id, last_heartbeat FROM engine_lock WHERE id = 1")
+            if row is not None and now - row["last_heartbeat"] < stale_after_secs:
+                raise EngineLocked(
+                    f"another assay engine ({row['instance_id']}) is using {self.path} "
+                    f"(heartbeat {now - row['last_heartbeat']:.0f}s ago). SQLite serves one engine; "
+                    "stop it, or use PostgreSQL (--backend postgres://...) for several instances"
+                )
+            tx.execute("DELETE FROM engine_lock WHERE id = 1")
+            tx.execute(
+                "INSERT INTO engine_lock (id, instance_id, started_at, last_heartbeat) VALUES (1, :i, :now, :now)",
+                {"i": instance_id, "now": now},
+            )
+
+        await self.write(run)
+
+    async def refresh_instance(self, instance_id: str, now: float) -> None:
+        await self.write(lambda tx: tx.execute(
+            "UPDATE engine_lock SET last_heartbeat = :now WHERE id = 1 AND instance_id = :i", {"now": now, "i": instance_id}
+        ))
+
+    async def release_instance(self, instance_id: str) -> None:
+        await self.write(lambda tx: tx.execute("DELETE FROM engine_lock WHERE id = 1 AND instance_id = :i", {"i": instance_id}))
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
