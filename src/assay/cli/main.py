@@ -59,10 +59,12 @@ def _dispatch_by_extension(group: AssayGroup, ctx: click.Context, args: list[str
         check = group.get_command(ctx, "check")
         if check is not None:
             return "check", check, args
-        raise click.UsageError("YAML check mode is not available in this build")
-    raise click.UsageError(
-        f"don't know how to run {path!r}: expected a .lua script (or .yaml check file)"
-    )
+        click.echo("error: YAML check mode is not available in this build", err=True)
+        ctx.exit(1)
+    # Not a usage error (exit 2): the original exits 1 for an unsupported extension.
+    ext = path.rsplit(".", 1)[-1]
+    click.echo(f'error: unsupported file extension "{ext}" (expected .yaml, .yml, or .lua)', err=True)
+    ctx.exit(1)
 
 
 @click.group(cls=AssayGroup, context_settings={"help_option_names": ["-h", "--help"]})

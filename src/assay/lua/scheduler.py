@@ -242,7 +242,23 @@ def _script_error(values: list[Any]) -> LuaScriptError:
     tb = str(values[1]) if len(values) > 1 and values[1] is not None else ""
     if tb.startswith(message):
         tb = tb[len(message) :].lstrip("\n")
-    return LuaScriptError(message, tb)
+    return LuaScriptError(message, _clean_traceback(tb))
+
+
+def _clean_traceback(tb: str) -> str:
+    """Drop the runtime's own frames (prelude wrappers, the task's xpcall) from a traceback."""
+    lines = tb.splitlines()
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if "[assay prelude]" in line:
+            continue
+        if line.strip().startswith("[C]:") and "[assay prelude]" in nxt:
+            continue  # the C function (error/xpcall) a prelude wrapper called
+        kept.append(line)
+    if kept and kept[-1].strip() == "[C]: in global 'xpcall'":
+        kept.pop()
+    return "\n".join(kept)
 
 
 def error_text(name: str, exc: BaseException) -> str:
