@@ -34,17 +34,18 @@ export function mountWorkflows(root, { ns }) {
   const typeIn = h("input", { id: "f-type", type: "search", placeholder: "exact type name", value: state.type, list: "f-type-list", autocomplete: "off" });
   const typeList = h("datalist", { id: "f-type-list" });
   const attrsIn = h("input", { id: "f-attrs", type: "search", placeholder: '{"env": "prod"}', value: state.attrs, autocomplete: "off", spellcheck: "false", "aria-describedby": "f-attrs-hint" });
-  const attrsHint = h("span", { class: "hint", id: "f-attrs-hint" }, "JSON object; every key must match.");
-  const idIn = h("input", { id: "f-id", type: "search", placeholder: "workflow id", autocomplete: "off" });
+  // The format hint is for screen readers until the input is invalid; then everyone sees it.
+  const attrsHint = h("span", { class: "hint visually-hidden", id: "f-attrs-hint" }, 'JSON object such as {"env": "prod"}; every key must match.');
+  const idIn = h("input", { id: "f-id", type: "search", placeholder: "Open by workflow ID…", autocomplete: "off" });
   const clearBtn = h("button", { type: "button", class: "btn btn-ghost" }, "Clear filters");
 
   const tbody = h("tbody");
-  const table = h("div", { class: "table-wrap" }, h("table", null,
+  const table = h("div", { class: "table-wrap" }, h("table", { class: "wf-table" },
     h("caption", { class: "visually-hidden" }, "Workflows, newest first"),
     h("thead", null, h("tr", null,
-      h("th", { scope: "col" }, "ID"), h("th", { scope: "col" }, "Type"), h("th", { scope: "col" }, "Status"),
+      h("th", { scope: "col", class: "col-id" }, "ID"), h("th", { scope: "col", class: "col-type" }, "Type"), h("th", { scope: "col", class: "col-status" }, "Status"),
       h("th", { scope: "col", class: "col-queue" }, "Queue"), h("th", { scope: "col", class: "col-created" }, "Created"),
-      h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
+      h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, "Actions")))),
     tbody));
   const message = h("div");
   const pagerText = h("span", { class: "muted" });
@@ -55,15 +56,15 @@ export function mountWorkflows(root, { ns }) {
   const pager = h("nav", { class: "pager", "aria-label": "Pages" }, pagerText, prev, next, sizeSel);
 
   mount(root,
-    h("div", { class: "view-header" }, h("h1", null, "Workflows"), count, startBtn),
+    h("div", { class: "view-header" }, h("h1", null, "Workflows"), count,
+      h("form", { class: "id-form", role: "search", "aria-label": "Open a workflow by ID", onsubmit: (e) => { e.preventDefault(); if (idIn.value.trim()) navigate(workflowHref(idIn.value.trim(), {}, ns)); } },
+        h("label", { for: "f-id", class: "visually-hidden" }, "Workflow ID"), idIn, h("button", { type: "submit", class: "btn" }, "Open")),
+      startBtn),
     h("form", { class: "filters", role: "search", "aria-label": "Filter workflows", onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field" }, h("label", { for: "f-status" }, "Status"), statusSel),
       h("div", { class: "field" }, h("label", { for: "f-type" }, "Type"), typeIn, typeList),
       h("div", { class: "field" }, h("label", { for: "f-attrs" }, "Search attributes"), attrsIn, attrsHint),
       clearBtn),
-    h("form", { class: "filters", "aria-label": "Open a workflow by ID", onsubmit: (e) => { e.preventDefault(); if (idIn.value.trim()) navigate(workflowHref(idIn.value.trim(), {}, ns)); } },
-      h("div", { class: "field" }, h("label", { for: "f-id" }, "Open by ID"), idIn),
-      h("button", { type: "submit", class: "btn" }, "Open")),
     message, table, pager);
 
   // ---- filter handling: every change goes to the URL, then a server query ----
@@ -80,10 +81,12 @@ export function mountWorkflows(root, { ns }) {
     if (text && !validAttrs(text)) {
       attrsIn.setAttribute("aria-invalid", "true");
       attrsHint.textContent = 'Not a JSON object yet, e.g. {"env": "prod"}. The list is unchanged.';
+      attrsHint.classList.remove("visually-hidden");
       return;
     }
     attrsIn.setAttribute("aria-invalid", "false");
-    attrsHint.textContent = "JSON object; every key must match.";
+    attrsHint.textContent = 'JSON object such as {"env": "prod"}; every key must match.';
+    attrsHint.classList.add("visually-hidden");
     if (text !== state.attrs) { state.attrs = text; applyFilters(true); }
   }, 500, 3000);
   attrsIn.addEventListener("input", attrsTyped);
@@ -175,12 +178,12 @@ export function mountWorkflows(root, { ns }) {
     // Keep focus on a surviving control when the row re-renders under the operator's hands.
     const hadFocus = tr.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
     mount(tr,
-      h("td", null, h("a", { class: "id-link", href: workflowHref(wf.id, {}, ns) }, wf.id)),
-      h("td", null, wf.workflow_type || "–"),
+      h("td", { class: "col-id" }, h("a", { class: "id-link", href: workflowHref(wf.id, {}, ns) }, wf.id)),
+      h("td", { class: "col-type" }, wf.workflow_type || "–"),
       h("td", { class: "col-status" }, badge(wf.status)),
       h("td", { class: "col-queue mono" }, wf.task_queue || "default"),
       h("td", { class: "col-created" }, h("time", { datetime: new Date(wf.created_at * 1000).toISOString(), title: exactTime(wf.created_at), dataset: { ts: wf.created_at } }, relTime(wf.created_at))),
-      h("td", null, h("div", { class: "btn-group" }, actions)));
+      h("td", { class: "col-actions" }, h("div", { class: "btn-group" }, actions)));
     if (hadFocus) {
       const again = [...tr.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === hadFocus);
       (again || tr.querySelector("a")).focus();

@@ -1,0 +1,166 @@
+"""Fixtures for the dashboard browser tests: a real ``assay serve``, a real worker, and
+Debian's chromium driven by Playwright.
+
+Names are prefixed ``dash_`` so they never collide with the CLI tests' fixtures in
+``tests/e2e/conftest.py``. Test modules import what they use from here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.dashboard.worker import API, TestWorker
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
+STARTUP_SECS = 30.0
+
+
+@dataclass
+class DashEngine:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    token: str | None = None
+
+    @property
+    def api(self) -> str:
+        return self.url + API
+
+    def http(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_engine(workdir: Path, *args: str, env: dict[str, str] | None = None) -> DashEngine:
+    """``assay serve`` on a free loopback port with its own SQLite file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log_path = workdir / "engine.log"
+    # Drop any whitelabel variables of the developer's shell: each test states its own.
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_WHITELABEL_")}
+    command = [
+        sys.executable, "-m", "assay", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--backend", f"sqlite:///{workdir / 'engine.db'}", *args,
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env={**base_env, **(env or {})})
+    engine = DashEngine(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + STARTUP_SECS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"assay serve exited with {process.returncode}:\n{engine.log()}")
+        try:
+            if httpx.get(engine.api + "/health", timeout=1).status_code == 200:
+                return engine
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop_engine(engine)
+    raise RuntimeError(f"assay serve did not become healthy:\n{engine.log()}")
+
+
+def stop_engine(engine: DashEngine) -> None:
+    if engine.process.poll() is None:
+        engine.process.send_signal(signal.SIGTERM)
+        try:
+            engine.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            engine.process.kill()
+            engine.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def dash_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashEngine]:
+    engine = start_engine(tmp_path_factory.mktemp("dash-engine"))
+    try:
+        yield engine
+    finally:
+        stop_engine(engine)
+
+
+@pytest.fixture(scope="module")
+def dash_worker(dash_engine: DashEngine) -> Iterator[TestWorker]:
+    worker = TestWorker(dash_engine.url)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+    assert not worker.errors, f"worker failed: {worker.errors!r}\n{dash_engine.log()[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def dash_browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM) or shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} missing: run scripts/install-chromium.sh")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def dash_page(dash_browser: Any) -> Iterator[Any]:
+    """A fresh browser context per test (own sessionStorage), failing on page errors."""
+    context = dash_browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def shot() -> Callable[[Any, str], None]:
+    """Save a screenshot under artifacts/screenshots/<name>.png (gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str, full_page: bool = False) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return take
+
+
+@pytest.fixture
+def unique_id() -> Callable[[str], str]:
+    token = uuid.uuid4().hex[:6]
+    return lambda prefix: f"{prefix}-{token}"
