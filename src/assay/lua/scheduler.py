@@ -128,10 +128,12 @@ class Scheduler:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise SchedulerError("no asyncio loop is running: managed tasks need one") from None
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
-            raise SchedulerError("this Lua state is bound to another event loop")
+        if self._loop is not loop:
+            # A state may move to a new loop between runs (each `Runtime.run` makes one),
+            # never while tasks of the old loop are alive.
+            if self.running():
+                raise SchedulerError("this Lua state has tasks running on another event loop")
+            self._loop, self._http = loop, None
         tid = self._create(fn)
         lua_task = LuaTask(tid, name, loop.create_task(self._drive(tid, args, on_yield)))
         self._tasks[tid] = lua_task

@@ -28,13 +28,20 @@ local function wait(req)
   return result
 end
 
+-- Call a wrapped prepare function, re-raising its argument errors at the user's line.
+local function prepare(fn, ...)
+  local ok, req = pcall(fn, ...)
+  if not ok then error((tostring(req):gsub("^%[assay async%]:%d+: ", "")), 3) end
+  return req
+end
+
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("async.spawn: argument must be a function, got " .. type(fn), 2)
   end
   local id = spawn_id(fn, ...)
   local h = { _id = id }
-  h.await = function() return wait(prepare_await(id)) end
+  h.await = function() return wait(prepare(prepare_await, id)) end
   h.cancel = function() cancel_id(id) end
   h.done = function() return done_id(id) end
   return h
@@ -46,7 +53,7 @@ function M.wait_any(handles)
   end
   local ids = {}
   for i, h in ipairs(handles) do ids[i] = h._id end
-  return wait(prepare_wait_any(ids))
+  return wait(prepare(prepare_wait_any, ids))
 end
 
 function M.all(handles)
@@ -76,9 +83,9 @@ def install(ctx: BuiltinContext) -> None:
         return tasks[tid]
 
     def prepare_await(tid: Any) -> IoRequest:
-        task = lookup(tid, "handle:await")
         if tid in awaited:
             raise BuiltinError("async handle already awaited")
+        task = lookup(tid, "handle:await")
         awaited.add(tid)
 
         async def run() -> list[Any]:
