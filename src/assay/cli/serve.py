@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 
@@ -12,6 +14,25 @@ from assay import __version__
 from assay.engine.settings import DEFAULT_BACKEND, EngineSettings
 
 log = logging.getLogger("assay.serve")
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class CleanExitServer(uvicorn.Server):
+        """uvicorn re-raises a caught SIGTERM/SIGINT after its graceful shutdown, so the process
+        dies of the signal (exit -15) even though it shut down cleanly. A supervisor then sees a
+        failure; here a graceful shutdown exits 0."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                try:
+                    yield
+                finally:
+                    self._captured_signals.clear()
+
+    return CleanExitServer
 
 
 def build_settings(backend: str | None, **overrides: object) -> EngineSettings:
@@ -59,7 +80,7 @@ def serve(port: int, host: str, backend: str | None, log_level: str) -> None:
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,
         access_log=log_level == "debug", lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     click.echo(f"assay {__version__} engine on http://{host}:{port}  (backend {settings.backend_url})", err=True)
     click.echo(f"  dashboard  http://127.0.0.1:{port}/workflow/", err=True)
     click.echo(f"  API docs   http://127.0.0.1:{port}/api/v1/engine/workflow/docs", err=True)
