@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from typing import Any
 
 from assay.lua.builtins._api import BuiltinContext, field, opt_table, raw_bytes, seconds, text
 from assay.lua.errors import BuiltinError
 from assay.lua.scheduler import IoRequest
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    # `sh -c` forks the real command; killing only the shell would leave it holding the
+    # output pipes open.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def install(ctx: BuiltinContext) -> None:
@@ -42,17 +52,18 @@ def install(ctx: BuiltinContext) -> None:
                     "/bin/sh", "-c", command, cwd=cwd_text, env=env,
                     stdin=asyncio.subprocess.PIPE if stdin_bytes is not None else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True,  # its own process group, so a timeout kills it all
                 )
             except OSError as exc:
                 raise BuiltinError(f"shell.exec: failed to spawn command: {exc}") from None
             try:
                 out, err = await asyncio.wait_for(proc.communicate(stdin_bytes), timeout)
             except asyncio.TimeoutError:
-                proc.kill()
+                _kill_group(proc)
                 await proc.wait()
                 return {"status": -1, "stdout": "", "stderr": "", "timed_out": True}
             except asyncio.CancelledError:
-                proc.kill()
+                _kill_group(proc)
                 raise
             code = proc.returncode if proc.returncode is not None and proc.returncode >= 0 else -1
             return {
