@@ -47,9 +47,9 @@ class Engine:
 
     def publish(self, changes: Changes) -> None:
         for namespace, queue in changes.workflow_queues:
-            self.wakeups.notify(("wf", namespace, queue))
+            self.wakeups.notify_one(("wf", namespace, queue))
         for namespace, queue in changes.activity_queues:
-            self.wakeups.notify(("act", namespace, queue))
+            self.wakeups.notify_one(("act", namespace, queue))
         for workflow_id, namespace in changes.running:
             self.hub.publish(StreamMessage("workflow_running", namespace, {
                 "event_type": "WorkflowRunning", "workflow_id": workflow_id, "namespace": namespace,
@@ -57,14 +57,14 @@ class Engine:
             }))
         for published in changes.events:
             event = published.event
-            self.wakeups.notify(("events", event.workflow_id))
+            self.wakeups.notify_all(("events", event.workflow_id))
             self.hub.publish(StreamMessage(stream_name(event.event_type), published.namespace, {
                 "event_type": event.event_type, "workflow_id": event.workflow_id,
                 "namespace": published.namespace, "seq": event.seq, "status": published.status,
                 "payload": event.payload, "timestamp": event.timestamp,
             }))
         for workflow_id in changes.finished:
-            self.wakeups.notify(("result", workflow_id))
+            self.wakeups.notify_all(("result", workflow_id))
         if changes.wake_at is not None and self.on_housekeeping_armed is not None:
             self.on_housekeeping_armed(changes.wake_at)
 
@@ -113,7 +113,7 @@ class Engine:
             workflow = await self.get_workflow(workflow_id)
             return workflow if workflow.status.is_terminal else None
 
-        return await self.wakeups.poll(("result", workflow_id), attempt, wait) or await self.get_workflow(workflow_id)
+        return await self.wakeups.poll(("result", workflow_id), attempt, wait, baton=False) or await self.get_workflow(workflow_id)
 
     async def list_workflows(self, flt: WorkflowFilter) -> tuple[list[Workflow], int]:
         return await self.store.list_workflows(flt)
@@ -130,7 +130,7 @@ class Engine:
 
         if wait <= 0:
             return await self.store.list_events(workflow_id, after_seq)
-        found = await self.wakeups.poll(("events", workflow_id), attempt, wait)
+        found = await self.wakeups.poll(("events", workflow_id), attempt, wait, baton=False)
         if found is None:
             # Nothing new: a finished workflow will never produce more, so say so at once.
             return []

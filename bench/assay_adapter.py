@@ -1,0 +1,140 @@
+"""Adapter for the peers benchmark harness (../shared/peers): this project's engine.
+
+`assay serve` runs as its own process (SQLite file in the run's temp dir); workflows and
+activities run in a separate worker process: the minimal Python HTTP worker in
+``assay_bench_worker.py`` (config ``assay-sqlite``) or Lua scripts run by ``assay run``
+(config ``assay-lua``, when ``bench/lua/bench_worker.lua`` exists). The harness is the
+client: it starts workflows over REST and waits for results with the long-poll
+``GET /workflows/{id}/result?wait_secs=``.
+
+Run beside the peers, from the project root:
+    PEERS_EXTRA_ADAPTERS=bench python ../shared/peers/run_suite.py \
+        --configs assay-sqlite,assay-lua,temporal,dbos-sqlite --repeats 2 --raw /tmp/peers-raw --report /tmp/peers.md
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CONFIGS = {
+    "assay-sqlite": {"backend": "sqlite", "worker": "python"},
+    "assay-lua": {"backend": "sqlite", "worker": "lua"},
+    "assay-postgres": {"backend": "postgres", "worker": "python"},
+}
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+class AssayAdapter:
+    def __init__(self, config: str, opts: dict, workdir: Path) -> None:
+        import procs  # the harness's process helpers (on sys.path when the harness runs)
+
+        self.name = config
+        self.opts = opts
+        self.workdir = Path(workdir)
+        self.procs = procs
+        self.server: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+        self.pg: Any = None
+        self.client: httpx.AsyncClient | None = None
+        self.queue = f"bench-{os.getpid()}"
+        self._ids = itertools.count(1)
+        self.url = ""
+
+    async def start(self) -> None:
+        p = self.procs
+        port = p.free_port()
+        if self.opts["backend"] == "postgres":
+            self.pg = p.Postgres(self.workdir / "pg")
+            self.pg.start()
+            backend = self.pg.url("postgres")
+        else:
+            backend = f"sqlite:///{self.workdir / 'assay.db'}"
+        env = dict(os.environ)
+        self.server = p.spawn(
+            [PYTHON, "-m", "assay", "serve", "--host", "127.0.0.1", "--port", str(port), "--backend", backend,
+             "--log-level", "warning"],
+            "assay-serve", self.workdir / "assay-serve.log", env=env,
+        )
+        p.wait_port(port, 60, self.server)
+        self.url = f"http://127.0.0.1:{port}"
+        log = self.workdir / "assay-worker.log"
+        if self.opts["worker"] == "lua":
+            script = HERE / "lua" / "bench_worker.lua"
+            cmd = [str(ROOT / ".venv" / "bin" / "assay"), "run", str(script)]
+            env = dict(env, ASSAY_BENCH_URL=self.url, ASSAY_BENCH_QUEUE=self.queue)
+        else:
+            cmd = [PYTHON, str(HERE / "assay_bench_worker.py"), self.url, self.queue]
+        self.worker = p.spawn(cmd, "assay-worker", log, env=env)
+        deadline = time.monotonic() + 60
+        while "READY" not in (log.read_text() if log.exists() else ""):
+            if self.worker.poll() is not None:
+                raise RuntimeError(f"worker died: {log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("worker not ready")
+            await asyncio.sleep(0.05)
+        self.client = httpx.AsyncClient(
+            base_url=self.url + "/api/v1", timeout=120, limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000)
+        )
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        self.procs.stop_proc(self.worker, signal.SIGTERM, grace=10)
+        self.worker = None
+        self.procs.stop_proc(self.server, signal.SIGTERM, grace=15)
+        self.server = None
+        if self.pg is not None:
+            self.pg.stop()
+            self.pg = None
+
+    def server_pids(self) -> list[int]:
+        return [self.server.pid] if self.server else []
+
+    def worker_pids(self) -> list[int]:
+        return [self.worker.pid] if self.worker else []
+
+    async def start_workflow(self, kind: str, arg: Any) -> Any:
+        assert self.client is not None
+        workflow_id = f"{kind}-{self.queue}-{next(self._ids)}"
+        response = await self.client.post("/workflows", json={
+            "workflow_type": kind, "workflow_id": workflow_id, "input": arg, "task_queue": self.queue,
+        })
+        response.raise_for_status()
+        return workflow_id
+
+    async def wait_result(self, handle: Any) -> Any:
+        assert self.client is not None
+        while True:
+            response = await self.client.get(f"/workflows/{handle}/result", params={"wait_secs": 60})
+            response.raise_for_status()
+            outcome = response.json()
+            if outcome["status"] == "COMPLETED":
+                return outcome["result"]
+            if outcome["status"] in ("FAILED", "CANCELLED", "TIMED_OUT"):
+                raise RuntimeError(f"workflow {handle} {outcome['status']}: {outcome['error']}")
+
+    def versions(self) -> dict[str, str]:
+        out = subprocess.run([PYTHON, "-m", "assay", "--version"], capture_output=True, text=True).stdout.strip()
+        return {"assay": out}
+
+    def describe(self) -> str:
+        worker = "Lua worker (`assay run`, require('assay.workflow'))" if self.opts["worker"] == "lua" else "minimal Python HTTP worker (sticky, long-poll)"
+        backend = "SQLite file (WAL, synchronous=NORMAL, group commit)" if self.opts["backend"] == "sqlite" else "throwaway PostgreSQL"
+        return f"assay serve on 127.0.0.1 with {backend}; separate worker process: {worker}; client = harness over REST with long-poll results."
+
+
+def create(config: str, opts: dict, workdir: Path) -> AssayAdapter:
+    return AssayAdapter(config, opts, workdir)

@@ -1,0 +1,141 @@
+"""A minimal Python worker for the benchmark workflows, speaking the engine's HTTP protocol.
+
+Three workflow kinds (the peers harness contract): ``echo``, ``chain``, ``sleep``. Decisions
+are pure functions of the history, as any replaying worker does; with ``sticky`` polls the
+worker keeps each workflow's history in memory and receives only new events (O(1) per
+step instead of O(history)). Run: ``python assay_bench_worker.py URL QUEUE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections import OrderedDict
+from typing import Any
+
+import httpx
+
+CACHE_LIMIT = 2000
+
+
+def decide(kind: str, arg: Any, history: list[dict], first_seen: dict[int, float]) -> list[dict]:
+    completed = [e for e in history if e["event_type"] == "ActivityCompleted"]
+    if kind == "echo":
+        if completed:
+            return [{"type": "CompleteWorkflow", "result": completed[0]["payload"]["result"]}]
+        return [{"type": "ScheduleActivity", "seq": 1, "name": "echo", "input": arg}]
+    if kind == "chain":
+        n, record = int(arg[0]), bool(arg[1])
+        done = len(completed)
+        if done >= n:
+            total = sum(e["payload"]["result"] for e in completed)
+            times = [first_seen.get(e["seq"], e["timestamp"]) for e in completed] if record else []
+            return [{"type": "CompleteWorkflow", "result": {"sum": total, "times": times}}]
+        return [{"type": "ScheduleActivity", "seq": done + 1, "name": "echo", "input": done}]
+    if kind == "sleep":
+        marks = [e for e in history if e["event_type"] == "SideEffectRecorded"]
+        fired = [e for e in history if e["event_type"] == "TimerFired"]
+        if fired and marks:
+            after = first_seen.get(fired[0]["seq"], fired[0]["timestamp"])
+            return [{"type": "CompleteWorkflow", "result": [marks[0]["payload"]["value"], after]}]
+        if not marks:
+            return [
+                {"type": "RecordSideEffect", "seq": 1, "name": "t_before", "value": time.time()},
+                {"type": "ScheduleTimer", "seq": 1, "duration_secs": float(arg)},
+            ]
+        return []
+    return [{"type": "FailWorkflow", "error": f"unknown workflow type {kind}"}]
+
+
+class Worker:
+    def __init__(self, url: str, queue: str, *, workflow_pollers: int = 6, activity_pollers: int = 6) -> None:
+        self.api = url.rstrip("/") + "/api/v1"
+        self.queue = queue
+        self.client = httpx.AsyncClient(timeout=90, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        self.workflow_pollers = workflow_pollers
+        self.activity_pollers = activity_pollers
+        self.histories: OrderedDict[str, tuple[list[dict], dict[int, float]]] = OrderedDict()
+        self.stopping = asyncio.Event()
+        self.worker_id = ""
+
+    async def post(self, path: str, body: dict) -> Any:
+        response = await self.client.post(self.api + path, json=body)
+        if response.status_code >= 400:
+            return {"__error__": response.status_code, "body": response.text}
+        return response.json()
+
+    async def run(self) -> None:
+        reg = await self.post("/workers/register", {"identity": f"bench-{os.getpid()}", "queue": self.queue})
+        self.worker_id = reg["worker_id"]
+        print("READY", flush=True)
+        tasks = [asyncio.create_task(self.workflow_loop()) for _ in range(self.workflow_pollers)]
+        tasks += [asyncio.create_task(self.activity_loop()) for _ in range(self.activity_pollers)]
+        await self.stopping.wait()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.client.aclose()
+
+    async def workflow_loop(self) -> None:
+        body = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20, "sticky": True}
+        while True:
+            task = await self.post("/workflow-tasks/poll", body)
+            if not task or "__error__" in task:
+                continue
+            wid = task["workflow_id"]
+            cached = self.histories.pop(wid, None)
+            now = time.time()
+            if task["history_after_seq"] and cached is None:
+                full = await self.client.get(f"{self.api}/workflows/{wid}/events")
+                history, seen = full.json(), {}
+            elif cached is not None and task["history_after_seq"]:
+                history, seen = cached
+                history.extend(task["history"])
+            else:
+                history, seen = list(task["history"]), {}
+            for e in task["history"]:
+                seen.setdefault(e["seq"], now)
+            commands = decide(task["workflow_type"], task["input"], history, seen)
+            result = await self.post(f"/workflow-tasks/{wid}/commands", {
+                "worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands,
+            })
+            done = any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands)
+            if "__error__" not in (result or {}) and not done:
+                self.histories[wid] = (history, seen)
+                if len(self.histories) > CACHE_LIMIT:
+                    self.histories.popitem(last=False)
+
+    async def activity_loop(self) -> None:
+        body = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20}
+        while True:
+            task = await self.post("/tasks/poll", body)
+            if not task or "__error__" in task:
+                continue
+            # Every benchmark activity returns its input.
+            await self.post(f"/tasks/{task['id']}/complete", {"result": task["input"], "attempt": task["attempt"]})
+
+
+def main(argv: list[str]) -> None:
+    url, queue = argv[0], argv[1]
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def go() -> None:
+        worker = Worker(url, queue)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stopping.set)
+        await worker.run()
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
