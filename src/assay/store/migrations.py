@@ -31,7 +31,22 @@ def _v1_initial(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _v1_initial)]
+# --- PostgreSQL only ------------------------------------------------------------------------
+def _v2_postgres_search_jsonb(conn: Connection) -> None:
+    """search_attributes as JSONB with a GIN index, so ``search_attrs`` filters (``@>``)
+    use the index instead of parsing every row's text. A no-op on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text(
+        "ALTER TABLE workflows ALTER COLUMN search_attributes TYPE JSONB USING search_attributes::jsonb"
+    ))
+    conn.execute(text(
+        "CREATE INDEX IF NOT EXISTS ix_workflows_search_attrs ON workflows "
+        "USING GIN (search_attributes jsonb_path_ops)"
+    ))
+
+
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _v1_initial), (2, _v2_postgres_search_jsonb)]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -50,12 +50,16 @@ class HousekeepingQueries:
         return changes
 
     async def expire_activities(self, now: float) -> Changes:
+        # Row locks (PostgreSQL): fail_attempt's UPDATE is not guarded by status, so two
+        # instances must never both pick the same timed-out attempt.
+        skip_locked = self.db.dialect.skip_locked
+
         def run(tx: Tx) -> None:
             rows = tx.all(
                 "SELECT id, workflow_id, seq, name, status, attempt, max_attempts, initial_interval_secs, "
                 "backoff_coefficient, namespace, task_queue, start_to_close_secs, heartbeat_timeout_secs, "
                 "started_at, last_heartbeat, cancel_requested FROM workflow_activities "
-                f"WHERE status = 'RUNNING' AND deadline_at <= :now LIMIT {BATCH}",
+                f"WHERE status = 'RUNNING' AND deadline_at <= :now LIMIT {BATCH}{skip_locked}",
                 {"now": now},
             )
             for row in rows:
