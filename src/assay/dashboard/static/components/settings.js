@@ -105,8 +105,10 @@ export function mountSettings(root) {
     try {
       await api.del(`/namespaces/${seg(name)}`);
       toast(`Deleted namespace "${name}"`, "success");
-      await Promise.all([load(), refreshNamespaces()]);
+      // Leave the deleted namespace first, or the switcher would keep it as the current one.
       if (currentNamespace() === name) navigate(href("/settings", {}, config.defaultNamespace), { replace: true });
+      else await load();
+      await refreshNamespaces();
     } catch (err) {
       toast(`Could not delete "${name}": ${err.message}`, "error");
     }
