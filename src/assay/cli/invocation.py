@@ -15,6 +15,7 @@ would collide with the timeout code, so the classes below remap them.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -186,6 +187,11 @@ class Invocation:
 
 
 def build_invocation(ctx: click.Context) -> Invocation:
+    root_obj = ctx.find_root().obj
+    if not (isinstance(root_obj, dict) and root_obj.get("verbose")):
+        # The root sets INFO logging; httpx would log every request on stderr. `assay -v`
+        # keeps those lines, which is what one wants when debugging a connection.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     given = ctx.meta.get(_FLAGS_KEY, {})
     names = ("engine_url", "api_key", "namespace", "output", "config")
     flags = Flags(**{name: given.get(name) for name in names})
