@@ -353,3 +353,19 @@ def test_phone_layout_and_keyboard(dash_engine, dash_worker, dash_browser, shot,
         expect(page.get_by_role("tab", name=re.compile("^Timeline"))).to_have_attribute("aria-selected", "true")
     finally:
         context.close()
+
+
+def test_default_branding_and_no_sign_in_prompt(dash_engine, dash_page):
+    page = dash_page
+    page.goto(f"{dash_engine.url}/")  # redirects to /workflow/
+    expect(page).to_have_url(f"{dash_engine.url}/workflow/")
+    expect(page).to_have_title("Workflows · Assay Workflow Dashboard")
+    expect(page.locator(".brand-name")).to_have_text("Assay")
+    expect(page.locator(".brand-mark")).to_have_text("A")
+    expect(page.locator(".brand-subtitle")).to_have_count(0)
+    expect(page.locator(".docs-link")).to_have_attribute("href", "/api/v1/engine/workflow/docs")
+    expect(page.locator(".status-version")).to_contain_text("Assay Workflow Engine v")
+    expect(page.locator(".conn")).to_have_attribute("data-state", "connected")
+    # --no-auth engine: never a token prompt, no sign-out button.
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    expect(page.locator(".sign-out")).to_be_hidden()

@@ -8,7 +8,6 @@ Names are prefixed ``dash_`` so they never collide with the CLI tests' fixtures 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -121,17 +120,28 @@ def dash_worker(dash_engine: DashEngine) -> Iterator[TestWorker]:
     assert not worker.errors, f"worker failed: {worker.errors!r}\n{dash_engine.log()[-3000:]}"
 
 
+# Each test module imports the fixtures, so pytest sees one ``dash_browser`` definition per
+# module; Playwright's sync API allows one driver per thread, so they share it (refcounted).
+_shared: dict[str, Any] = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def dash_browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM) or shutil.which(CHROMIUM) is None:
+    if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} missing: run scripts/install-chromium.sh")
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    if not _shared["users"]:
+        driver = sync_api.sync_playwright().start()
+        _shared["driver"] = driver
+        _shared["browser"] = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if not _shared["users"]:
+            _shared.pop("browser").close()
+            _shared.pop("driver").stop()
 
 
 @pytest.fixture
