@@ -17,15 +17,16 @@ from starlette.staticfiles import StaticFiles
 
 from assay.api.errors import install_error_handlers
 from assay.api.jsonresponse import json_response
-from assay.api.routes import meta, namespaces, stream, tasks, workflows
+from assay.api.routes import meta, namespaces, schedules, stream, tasks, workflows
 from assay.engine.loops import Housekeeper, InstanceUpkeep
+from assay.engine.scheduler import Scheduler
 from assay.engine.service import Engine
 from assay.engine.settings import EngineSettings
 from assay.store.sql import open_store
 
 log = logging.getLogger("assay.engine")
 PREFIXES = ("/api/v1/engine/workflow", "/api/v1")
-API_ROUTERS = [workflows.router, tasks.router, namespaces.router, stream.router, meta.router]
+API_ROUTERS = [workflows.router, tasks.router, namespaces.router, schedules.router, stream.router, meta.router]
 
 
 def _swagger_assets() -> str:
@@ -55,11 +56,17 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
         app.state.engine = engine
         housekeeper.start()
         upkeep.start()
+        # --- schedules and cross-instance wake-ups (PostgreSQL: LISTEN/NOTIFY) ---
+        scheduler = Scheduler(engine, database)
+        app.state.scheduler = scheduler
+        await _wire_wakeups(engine, database, housekeeper, scheduler)
+        scheduler.start()
         log.info("engine ready (backend %s, instance %s)", getattr(database, "dialect", None) and database.dialect.name, instance_id)
         try:
             yield
         finally:
             engine.hub.close()
+            await scheduler.stop()
             await housekeeper.stop()
             await upkeep.stop()
             release = getattr(database, "release_instance", None)
@@ -105,6 +112,28 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
 
     _mount_dashboard(app, settings)
     return app
+
+
+async def _wire_wakeups(engine: Engine, database: object, housekeeper: Housekeeper, scheduler: Scheduler) -> None:
+    """Committed changes that arm a time also re-arm the scheduler (a schedule was created,
+    patched or resumed); keys announced by other instances wake this one's pollers."""
+
+    def armed(wake_at: float) -> None:
+        housekeeper.arm(wake_at)
+        scheduler.arm(wake_at)
+
+    engine.on_housekeeping_armed = armed
+
+    def remote(keys: list[tuple]) -> None:  # type: ignore[type-arg]
+        for key in keys:
+            if key[0] == "wake_at":
+                scheduler.arm(key[1])
+            else:
+                engine.wakeups.notify(key)
+
+    listen = getattr(database, "listen", None)
+    if listen is not None:
+        await listen(remote)
 
 
 def _mount_dashboard(app: FastAPI, settings: EngineSettings) -> None:

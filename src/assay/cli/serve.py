@@ -50,7 +50,11 @@ def build_settings(backend: str | None, **overrides: object) -> EngineSettings:
     help="sqlite://PATH (default sqlite://assay-workflow.db?mode=rwc) or postgres://...; env DATABASE_URL.",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(port: int, host: str, backend: str | None, log_level: str) -> None:
+@click.option(
+    "--verify-schema", is_flag=True,
+    help="Only check that the database schema is current (exit 0) or not (exit 1); change nothing.",
+)
+def serve(port: int, host: str, backend: str | None, log_level: str, verify_schema: bool) -> None:
     """Start the workflow engine.
 
     \b
@@ -69,6 +73,8 @@ def serve(port: int, host: str, backend: str | None, log_level: str) -> None:
         settings = build_settings(backend)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if verify_schema:
+        sys.exit(_verify_schema(settings.backend_url))
     if settings.backend_url.startswith(("postgres://", "postgresql://")):
         try:
             import assay.store.postgres  # noqa: F401
@@ -92,3 +98,35 @@ def serve(port: int, host: str, backend: str | None, log_level: str) -> None:
     if not server.started:
         # Lifespan failed (lock held, bad backend): uvicorn logged why; exit non-zero.
         sys.exit(1)
+
+
+def _verify_schema(url: str) -> int:
+    """Exit status of ``--verify-schema``: 0 when migrations are all applied, else 1."""
+    from assay.errors import AssayError
+
+    try:
+        if url.startswith(("postgres://", "postgresql://")):
+            from assay.store.postgres import migrate_url
+
+            migrate_url(url, verify_only=True)
+        else:
+            from sqlalchemy import create_engine
+
+            from assay.store import migrations
+            from assay.store.sqlite import sqlite_path
+
+            path = sqlite_path(url)
+            if not os.path.exists(path):
+                click.echo(f"schema: no database at {path}", err=True)
+                return 1
+            engine = create_engine(f"sqlite:///{path}")
+            try:
+                with engine.connect() as conn:
+                    migrations.verify(conn)
+            finally:
+                engine.dispose()
+    except AssayError as exc:
+        click.echo(f"schema: {exc.message}", err=True)
+        return 1
+    click.echo("schema: up to date", err=True)
+    return 0

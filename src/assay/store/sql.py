@@ -9,6 +9,7 @@ from typing import Any, Callable
 from assay.store.base import Database
 from assay.store.sql_catalog import CatalogQueries
 from assay.store.sql_housekeeping import HousekeepingQueries
+from assay.store.sql_schedules import ScheduleQueries
 from assay.store.sql_tasks import TaskQueries
 from assay.store.sql_workflows import WorkflowQueries
 
@@ -17,7 +18,7 @@ def new_run_id() -> str:
     return f"run-{uuid.uuid4().hex}"
 
 
-class SqlStore(WorkflowQueries, TaskQueries, HousekeepingQueries, CatalogQueries):
+class SqlStore(WorkflowQueries, TaskQueries, HousekeepingQueries, CatalogQueries, ScheduleQueries):
     """Implements ``assay.store.base.Store`` over a ``Database`` (one per backend)."""
 
     def __init__(
