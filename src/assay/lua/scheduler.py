@@ -53,7 +53,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -115,7 +114,6 @@ class Scheduler:
         self._convert = converter
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: dict[int, LuaTask] = {}
-        self._handles = itertools.count(1)
         self._http: httpx.AsyncClient | None = None
 
     # --- spawning ------------------------------------------------------------------
@@ -230,9 +228,6 @@ class Scheduler:
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         return self._http
-
-    def next_handle(self) -> int:
-        return next(self._handles)
 
 
 def _unpack(packed: Any) -> list[Any]:
