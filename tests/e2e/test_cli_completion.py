@@ -123,3 +123,28 @@ def test_fish_script_parses(assay_cli_offline, tmp_path):
     script = tmp_path / "assay.fish"
     script.write_text(cli.bare(["completion", "fish"], env=_env(cli)).stdout)
     assert subprocess.run(["fish", "--no-execute", str(script)]).returncode == 0
+
+
+def test_ids_and_names_complete_from_the_engine(assay_cli, unique):
+    wf_id, ns = unique("complete-me"), unique("complete-ns")
+    assert assay_cli("workflow", "start", "--type", "e2e", "--id", wf_id).code == 0
+    assert assay_cli("namespace", "create", ns).code == 0
+
+    def complete(line: str, cword: int) -> list[str]:
+        res = assay_cli(env={"_ASSAY_COMPLETE": "bash_complete", "COMP_WORDS": line,
+                             "COMP_CWORD": str(cword)})
+        assert res.code == 0, res
+        return res.stdout.splitlines()
+
+    assert complete(f"assay workflow describe {wf_id[:-2]}", 3) == [f"plain,{wf_id}"]
+    assert complete(f"assay workflow wait {wf_id[:-2]}", 3) == [f"plain,{wf_id}"]
+    assert complete(f"assay namespace delete {ns[:-2]}", 3) == [f"plain,{ns}"]
+
+
+def test_completion_with_no_engine_offers_nothing_quietly(assay_cli_offline):
+    env = assay_cli_offline.env(
+        _ASSAY_COMPLETE="bash_complete", COMP_WORDS="assay workflow describe x",
+        COMP_CWORD="3", ASSAY_ENGINE_URL="http://127.0.0.1:9",
+    )
+    res = assay_cli_offline.bare([], env=env)
+    assert (res.code, res.stdout.strip(), res.stderr) == (0, "", "")

@@ -18,11 +18,12 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem
 
 from assay.cli.config import ConfigError, Flags, Settings, load_settings
 from assay.cli.output import Output
@@ -186,15 +187,19 @@ class Invocation:
             click.echo(message, err=True)
 
 
+def _flags(ctx: click.Context) -> Flags:
+    given = ctx.meta.get(_FLAGS_KEY, {})
+    names = ("engine_url", "api_key", "namespace", "output", "config")
+    return Flags(**{name: given.get(name) for name in names})
+
+
 def build_invocation(ctx: click.Context) -> Invocation:
     root_obj = ctx.find_root().obj
     if not (isinstance(root_obj, dict) and root_obj.get("verbose")):
         # The root sets INFO logging; httpx would log every request on stderr. `assay -v`
         # keeps those lines, which is what one wants when debugging a connection.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    given = ctx.meta.get(_FLAGS_KEY, {})
-    names = ("engine_url", "api_key", "namespace", "output", "config")
-    flags = Flags(**{name: given.get(name) for name in names})
+    flags = _flags(ctx)
     is_tty = _isatty(sys.stdout)
     settings = load_settings(flags, stdout_is_tty=is_tty)
     color = is_tty and not os.environ.get("NO_COLOR")
@@ -218,3 +223,29 @@ def pass_invocation(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(inv, *args, **kwargs)
 
     return wrapper
+
+
+# --- dynamic shell completion ---------------------------------------------------------
+
+# A shell waits for completions synchronously: an unreachable engine must cost little.
+COMPLETION_TIMEOUT_SECS = 1.5
+
+Fetch = Callable[[EngineClient, Settings], Iterable[str]]
+
+
+def engine_completion(fetch: Fetch) -> Callable[..., list[CompletionItem]]:
+    """A click ``shell_complete`` callback that offers names fetched from the engine
+    (workflow ids, schedule and namespace names), honouring the same settings."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        try:
+            settings = load_settings(_flags(ctx), stdout_is_tty=False)
+            with EngineClient(
+                settings.engine_url, settings.api_key, timeout=COMPLETION_TIMEOUT_SECS
+            ) as client:
+                values = list(fetch(client, settings))
+        except Exception:  # noqa: BLE001 - a completion must never print a traceback
+            return []
+        return [CompletionItem(value) for value in values if value.startswith(incomplete)]
+
+    return complete

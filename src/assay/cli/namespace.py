@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
-from assay.cli.invocation import Invocation, OperatorGroup, pass_invocation
+from assay.cli.invocation import Invocation, OperatorGroup, engine_completion, pass_invocation
 from assay.cli.output import Column
+
+complete_namespace = engine_completion(
+    lambda client, settings: [str(n["name"]) for n in client.list_namespaces()]
+)
 
 NAMESPACE_COLUMNS = (
     Column("NAME", "name", max_width=48),
@@ -41,7 +45,7 @@ def list_(inv: Invocation) -> None:
 
 
 @namespace.command(epilog="\b\nExample:\n  assay namespace describe main\n")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_namespace)
 @pass_invocation
 def describe(inv: Invocation, name: str) -> None:
     """Show namespace NAME with live counts of runs, schedules and workers."""
@@ -49,7 +53,7 @@ def describe(inv: Invocation, name: str) -> None:
 
 
 @namespace.command(epilog="\b\nExample:\n  assay namespace delete billing\n")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_namespace)
 @pass_invocation
 def delete(inv: Invocation, name: str) -> None:
     """Delete namespace NAME (refused while it holds workflows or schedules)."""

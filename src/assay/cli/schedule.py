@@ -10,10 +10,19 @@ from typing import Any
 
 import click
 
-from assay.cli.invocation import Invocation, OperatorGroup, build_invocation, pass_invocation
+from assay.cli.invocation import (
+    Invocation,
+    OperatorGroup,
+    build_invocation,
+    engine_completion,
+    pass_invocation,
+)
 from assay.cli.jsonarg import JsonArg
 from assay.cli.output import Column
 
+complete_schedule = engine_completion(
+    lambda client, settings: [str(s["name"]) for s in client.list_schedules(namespace=settings.namespace)]
+)
 OVERLAP_POLICIES = ("skip", "queue", "cancel_old", "allow_all")
 
 SCHEDULE_COLUMNS = (
@@ -61,7 +70,7 @@ Examples:
   assay schedule describe nightly
 """
 )
-@click.argument("name")
+@click.argument("name", shell_complete=complete_schedule)
 @pass_invocation
 def describe(inv: Invocation, name: str) -> None:
     """Show one schedule."""
@@ -119,7 +128,7 @@ Examples:
   assay schedule patch nightly --input @input.json --overlap allow_all
 """
 )
-@click.argument("name")
+@click.argument("name", shell_complete=complete_schedule)
 @click.option("--cron", metavar="EXPR", help="New cron expression.")
 @click.option("--timezone", metavar="TZ", help="New IANA time zone.")
 @click.option("--input", "input_", type=JsonArg(), help="New run input: JSON, @file.json or -.")
@@ -152,7 +161,7 @@ def patch(
 
 
 @schedule.command(epilog="\b\nExample:\n  assay schedule pause nightly\n")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_schedule)
 @pass_invocation
 def pause(inv: Invocation, name: str) -> None:
     """Stop schedule NAME from starting runs."""
@@ -161,7 +170,7 @@ def pause(inv: Invocation, name: str) -> None:
 
 
 @schedule.command(epilog="\b\nExample:\n  assay schedule resume nightly\n")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_schedule)
 @pass_invocation
 def resume(inv: Invocation, name: str) -> None:
     """Let a paused schedule start runs again."""
@@ -170,7 +179,7 @@ def resume(inv: Invocation, name: str) -> None:
 
 
 @schedule.command(epilog="\b\nExample:\n  assay schedule delete nightly\n")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_schedule)
 @pass_invocation
 def delete(inv: Invocation, name: str) -> None:
     """Delete schedule NAME (runs it started keep going)."""

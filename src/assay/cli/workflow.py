@@ -13,7 +13,7 @@ import click
 from assay.cli.invocation import Invocation, OperatorGroup, pass_invocation
 from assay.cli.jsonarg import JsonArg
 from assay.cli.output import Column
-from assay.cli.workflow_watch import StatusChoice, events, wait
+from assay.cli.workflow_watch import StatusChoice, complete_workflow_id, events, wait
 
 WORKFLOW_COLUMNS = (
     Column("ID", "id", max_width=48),
@@ -142,7 +142,7 @@ Examples:
   assay workflow describe wf-123 -o json | jq .result
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @pass_invocation
 def describe(inv: Invocation, workflow_id: str) -> None:
     """Show one workflow run (status, input, result, error, times …)."""
@@ -156,7 +156,7 @@ Examples:
   assay workflow state wf-123 progress   # one query's value
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.argument("name", required=False)
 @pass_invocation
 def state(inv: Invocation, workflow_id: str, name: str | None) -> None:
@@ -170,7 +170,7 @@ Examples:
   assay workflow children wf-123
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @pass_invocation
 def children(inv: Invocation, workflow_id: str) -> None:
     """List the direct child workflows of a run, oldest first."""
@@ -185,7 +185,7 @@ Examples:
   assay workflow signal wf-123 approve @decision.json
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.argument("name")
 @click.argument("payload", required=False, type=JsonArg())
 @pass_invocation
@@ -202,7 +202,7 @@ Examples:
   assay workflow cancel wf-123 --reason "customer withdrew"
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.option("--reason", help="Why; recorded in the history.")
 @pass_invocation
 def cancel(inv: Invocation, workflow_id: str, reason: str | None) -> None:
@@ -221,7 +221,7 @@ Examples:
   assay workflow terminate wf-123 --reason "stuck on a bad deploy"
 """
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.option("--reason", help="Why; recorded as WorkflowTerminated.")
 @pass_invocation
 def terminate(inv: Invocation, workflow_id: str, reason: str | None) -> None:
@@ -238,7 +238,7 @@ Examples:
   assay workflow continue-as-new wf-123 --id wf-123-b
 """,
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.option("--input", "input_", type=JsonArg(), help="Input of the new run.")
 @click.option("--id", "new_id", metavar="NEW_ID", help="Id of the new run.")
 @pass_invocation

@@ -24,11 +24,19 @@ from assay.cli.invocation import (
     EXIT_TIMEOUT,
     Invocation,
     OperatorCommand,
+    engine_completion,
     fail,
     pass_invocation,
 )
 from assay.cli.output import Column
 from assay.client.http import MAX_WAIT_SECS, TERMINAL_STATUSES, WORKFLOW_STATUSES, EngineClient
+
+# Recent run ids for `<TAB>`; defined here because workflow.py imports this module.
+complete_workflow_id = engine_completion(
+    lambda client, settings: [
+        str(r["id"]) for r in client.list_workflows(namespace=settings.namespace, limit=100).items
+    ]
+)
 
 EVENT_COLUMNS = (
     Column("SEQ", "seq", max_width=5, justify="right"),
@@ -84,7 +92,7 @@ With --follow the command exits 0 when the run completes and 1 when it fails, is
 cancelled, terminated or times out. --follow prints json as one event per line.
 """,
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.option("--follow", "-f", is_flag=True, help="Stream new events until the run ends.")
 @click.option(
     "--after-seq", type=click.IntRange(0), default=0, help="Only events with a larger seq."
@@ -155,7 +163,7 @@ Exit codes: 0 COMPLETED (or the --target status reached), 1 ended otherwise (FAI
 CANCELLED, TIMED_OUT, or a terminal status other than --target), 2 timeout.
 """,
 )
-@click.argument("workflow_id", metavar="ID")
+@click.argument("workflow_id", metavar="ID", shell_complete=complete_workflow_id)
 @click.option(
     "--timeout",
     type=click.FloatRange(0),
