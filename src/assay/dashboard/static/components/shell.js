@@ -41,7 +41,8 @@ export function initShell() {
   onConnectionState((state, detail) => {
     conn.dataset.state = state;
     // Text, not just the dot colour, carries the state (colour-blind operators, screen readers).
-    connText.textContent = state === "connected" ? "Live" : state === "connecting" ? "Connecting…" : `Disconnected${detail ? ` (${detail})` : ""}, retrying`;
+    const texts = { connected: "Live", connecting: "Connecting…", unauthorized: "Not signed in" };
+    connText.textContent = texts[state] || `Disconnected${detail ? ` (${detail})` : ""}, retrying`;
   });
 
   api.get("/version").then((v) => {

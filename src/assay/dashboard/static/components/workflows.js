@@ -54,6 +54,7 @@ export function mountWorkflows(root, { ns }) {
   const sizeSel = h("select", { id: "f-size", "aria-label": "Rows per page" }, PAGE_SIZES.map((n) => h("option", { value: n }, `${n} per page`)));
   sizeSel.value = String(state.limit);
   const pager = h("nav", { class: "pager", "aria-label": "Pages" }, pagerText, prev, next, sizeSel);
+  table.hidden = pager.hidden = true; // until the first page arrives
 
   mount(root,
     h("div", { class: "view-header" }, h("h1", null, "Workflows"), count,

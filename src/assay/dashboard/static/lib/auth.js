@@ -64,7 +64,7 @@ export function requestToken(problem) {
     }).then((result) => {
       pending = null;
       if (!result) {
-        const err = new Error("Sign-in required: the engine answered 401 and no token was given.");
+        const err = new Error("Sign-in required: this engine needs a token (API key or JWT). Choose “Try again” to enter one.");
         err.status = 401;
         err.code = "unauthorized";
         throw err;

@@ -43,7 +43,7 @@ async function run(ns, signal) {
       const streamUrl = `${config.apiBase}/events/stream?namespace=${encodeURIComponent(ns)}`;
       const res = await fetch(streamUrl, { headers: { Accept: "text/event-stream", ...authHeaders() }, signal, cache: "no-store" });
       if (res.status === 401) {
-        setState("disconnected", "sign-in required");
+        setState("unauthorized");
         await requestToken(getToken() ? "The engine rejected the token. Enter a valid one." : null).catch(() => waitForever(signal));
         continue;
       }
