@@ -1,14 +1,16 @@
-"""SQLite backend: one writer thread with group commit, reader threads, single-instance lock.
+"""SQLite backend: group commit on the event loop, single-instance lock.
 
-Why a writer thread: SQLite allows one writer at a time, and Python's sqlite3 is blocking.
-All write transactions go through one thread that drains its queue and commits several use
-cases in one SQLite transaction, each in its own SAVEPOINT (a failing use case rolls back
-alone). Under load that turns N commits (and N fsyncs with ``synchronous=FULL``) into one,
-and callers are answered only after the commit that holds their change.
+Why on the event loop: SQLite transactions here are small indexed statements (tens of
+microseconds), while handing each one to a thread costs far more: a GIL hand-over that can
+wait up to the interpreter's switch interval while the loop is busy. So write transactions
+queued during one loop iteration are run together at the end of it in one SQLite
+transaction, each use case in its own SAVEPOINT (a failing use case rolls back alone), and
+every caller is answered only after the COMMIT that holds its change (group commit).
 
 Durability: WAL with ``synchronous=NORMAL`` by default, which survives a killed engine
-(kill -9) without losing a committed transaction; set ``ASSAY_SQLITE_SYNCHRONOUS=FULL`` to
-also survive power loss (an fsync per group commit).
+(kill -9) without losing a committed transaction. ``ASSAY_SQLITE_SYNCHRONOUS=FULL`` also
+survives power loss; then each group's COMMIT (an fsync) runs in a worker thread so the loop
+is not blocked while the disk syncs.
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import sqlite3
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping, TypeVar
 
 from sqlalchemy import create_engine
@@ -96,11 +95,13 @@ class SqliteDatabase:
     def __init__(self, path: str, synchronous: str) -> None:
         self.path = path
         self._synchronous = synchronous
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._write_loop, name="assay-sqlite-writer", daemon=True)
-        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="assay-sqlite-reader")
-        self._local = threading.local()
-        self._reader_conns: list[sqlite3.Connection] = []
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._pending: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]] = []
+        self._flush_scheduled = False
+        self._flushing = asyncio.Lock()
+        # FULL durability: COMMIT is an fsync, done off the loop (one thread, one connection).
+        self._sync_commit = synchronous in ("FULL", "EXTRA")
         self._closed = False
 
     @classmethod
@@ -111,7 +112,8 @@ class SqliteDatabase:
             raise StoreError(f"ASSAY_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {sync!r}")
         db = cls(path, sync)
         await asyncio.to_thread(db._migrate)
-        db._writer.start()
+        db._writer = _connect(path, sync)
+        db._reader = _connect(path, sync)
         return db
 
     def _migrate(self) -> None:
@@ -133,64 +135,56 @@ class SqliteDatabase:
             raise StoreError("store is closed", code="store_closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[T, Changes]] = loop.create_future()
-        self._jobs.put((fn, future, loop))
+        self._pending.append((fn, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            # call_soon: every write queued during this loop iteration joins the group.
+            loop.call_soon(lambda: loop.create_task(self._flush()))
         return await future
 
-    def _write_loop(self) -> None:
-        conn = _connect(self.path, self._synchronous)
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                break
-            batch = [job]
-            while len(batch) < GROUP_LIMIT:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._jobs.put(None)
-                    break
-                batch.append(nxt)
-            self._run_group(conn, batch)
-        conn.close()
+    async def _flush(self) -> None:
+        async with self._flushing:
+            self._flush_scheduled = False
+            while self._pending:
+                batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
+                if self._sync_commit:
+                    outcomes = await asyncio.to_thread(self._run_group, batch)
+                else:
+                    outcomes = self._run_group(batch)
+                for (ok, value), (_fn, future) in zip(outcomes, batch):
+                    _settle(future, ok, value)
 
-    def _run_group(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+    def _run_group(self, batch: list[tuple[Callable[[Any], Any], Any]]) -> list[tuple[bool, Any]]:
+        conn = self._writer
+        assert conn is not None
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, _future, _loop in batch:
+            for fn, _future in batch:
                 tx = _SqliteTx(conn)
                 conn.execute("SAVEPOINT uc")
                 try:
                     result = fn(tx)
                     conn.execute("RELEASE uc")
                     outcomes.append((True, (result, tx.changes)))
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller's coroutine
+                except Exception as exc:  # noqa: BLE001 - handed to the caller's coroutine
                     conn.execute("ROLLBACK TO uc")
                     conn.execute("RELEASE uc")
                     outcomes.append((False, exc))
             conn.execute("COMMIT")
-        except BaseException as exc:  # noqa: BLE001 - commit failed: nothing of the group holds
+        except Exception as exc:  # noqa: BLE001 - commit failed: nothing of the group holds
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            outcomes = [(False, StoreError(f"SQLite commit failed: {exc}"))] * len(batch)
-        for (ok, value), (_fn, future, loop) in zip(outcomes, batch):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+            return [(False, StoreError(f"SQLite commit failed: {exc}"))] * len(batch)
+        return outcomes
 
     async def read(self, fn: Callable[[Any], T]) -> T:
         if self._closed:
             raise StoreError("store is closed", code="store_closed")
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read_sync, fn)
-
-    def _read_sync(self, fn: Callable[[Any], T]) -> T:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = _connect(self.path, self._synchronous)
-            self._local.conn = conn
-            self._reader_conns.append(conn)
+        conn = self._reader
+        assert conn is not None
         conn.execute("BEGIN")
         try:
             return fn(_SqliteTx(conn))
@@ -200,12 +194,13 @@ class SqliteDatabase:
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        self._jobs.put(None)
-        await asyncio.to_thread(self._writer.join, 10)
-        self._readers.shutdown(wait=True)
-        for conn in self._reader_conns:
-            conn.close()
+        if self._pending:
+            await self._flush()
+        async with self._flushing:
+            self._closed = True
+            for conn in (self._writer, self._reader):
+                if conn is not None:
+                    conn.close()
 
     # --- single-instance lock ------------------------------------------------------------------
 
