@@ -31,6 +31,8 @@ INSTALLERS: list[tuple[str, str]] = [
     ("template", "assay.lua.builtins.template"),
     ("shell", "assay.lua.builtins.shell"),
     ("process", "assay.lua.builtins.process"),
+    # Extends `process` with wait_for_shutdown/shutdown_requested (workflow worker drain).
+    ("shutdown", "assay.lua.builtins.shutdown"),
     ("disk", "assay.lua.builtins.disk"),
     ("os", "assay.lua.builtins.os_info"),
 ]

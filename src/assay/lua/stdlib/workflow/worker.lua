@@ -1,0 +1,190 @@
+--- assay.workflow.worker: `workflow.listen`, the worker's loops.
+---
+--- Managed coroutines (async.spawn), all on the runtime's asyncio loop:
+---   * a workflow-task poller and an activity-task poller, each long-polling the engine
+---     (`wait_secs`) and spawning one coroutine per claimed task, up to the configured
+---     concurrency (when full they wait for a running task to finish, never spin);
+---   * a housekeeping loop: worker heartbeat every `heartbeat_secs` (re-registering when the
+---     engine forgot the worker) and extension of workflow-task leases held for long.
+--- While the engine is unreachable the pollers back off (0.5 s doubling to
+--- `max_backoff_secs`) and log it; the first successful poll logs the reconnection.
+--- On SIGINT/SIGTERM (process.wait_for_shutdown) polling stops, tasks in flight finish,
+--- and listen() returns, so `assay run worker.lua` exits 0.
+
+local api = require("assay.workflow.api")
+local activity = require("assay.workflow.activity")
+local task = require("assay.workflow.task")
+local lru = require("assay.workflow.cache")
+
+local M = {}
+
+local function names(t)
+    local out = {}
+    for name in pairs(t) do out[#out + 1] = name end
+    table.sort(out)
+    return json.array(out)
+end
+
+local function register(w)
+    local delay = 0.5
+    while true do
+        local ok, status, data, raw = pcall(api.call, "POST", "/workers/register", {
+            identity = w.identity, queue = w.queue, namespace = w.namespace,
+            workflows = names(w.workflows), activities = names(w.activities),
+            max_concurrent_workflows = w.max_wf, max_concurrent_activities = w.max_act,
+        })
+        if ok and status == 200 and type(data) == "table" then
+            w.worker_id = data.worker_id
+            log.info("workflow worker registered", { worker_id = w.worker_id, queue = w.queue,
+                namespace = w.namespace, identity = w.identity })
+            return
+        end
+        if ok then error(api.failure("listen (register)", status, data, raw), 0) end
+        log.warn("engine unreachable at " .. api.url .. " (" .. tostring(status) .. "); retrying in " .. delay .. "s")
+        sleep(delay)
+        delay = math.min(delay * 2, w.max_backoff)
+    end
+end
+
+-- Connection state shared by the loops, so an outage is reported once per loop and the
+-- recovery once.
+local function link_failed(w, who, err, delay)
+    log.warn(string.format("engine unreachable (%s poll): %s; reconnecting in %.1fs", who, tostring(err), delay))
+    w.link_down = true
+end
+
+local function link_ok(w)
+    if w.link_down then
+        w.link_down = false
+        log.info("reconnected to the engine at " .. api.url)
+    end
+end
+
+-- Forget finished tasks (awaiting frees the runtime's handle; errors are logged there).
+local function reap(handles)
+    for i = #handles, 1, -1 do
+        local h = handles[i]
+        if h.done() then
+            local ok, err = pcall(h.await)
+            if not ok then log.error("task crashed: " .. tostring(err)) end
+            table.remove(handles, i)
+        end
+    end
+end
+
+local function poll_loop(w, who, path, limit, handles, start)
+    local delay = 0
+    while not w.stopping do
+        reap(handles)
+        if #handles >= limit then
+            async.wait_any(handles)
+        else
+            local body = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id,
+                wait_secs = w.wait_secs, sticky = (who == "workflow") or nil }
+            local ok, status, data, raw = pcall(api.call, "POST", path, body, { timeout = w.wait_secs + 15 })
+            if ok and status == 200 then
+                link_ok(w)
+                delay = 0
+                if type(data) == "table" then handles[#handles + 1] = async.spawn(start, data) end
+            else
+                delay = math.min(math.max(delay * 2, 0.5), w.max_backoff)
+                if ok then
+                    log.warn(who .. " poll refused", { status = status, error = type(data) == "table" and data.error or raw })
+                    if status == 401 then log.error(api.failure("listen", status, data, raw)) end
+                else
+                    link_failed(w, who, status, delay)
+                end
+                sleep(delay)
+            end
+        end
+    end
+end
+
+local function housekeeping(w)
+    local last_beat = time()
+    while not w.stopping do
+        sleep(w.tick)
+        local now = time()
+        -- Extend leases of workflow tasks running long (slow side effects, big replays).
+        for id, lease in pairs(w.leases) do
+            if lease.expires - now < w.lease_margin then
+                local ok, status, data = pcall(api.call, "POST", "/workflow-tasks/" .. api.escape(id) .. "/heartbeat",
+                    { worker_id = w.worker_id, lease_token = lease.token })
+                if ok and status == 200 and type(data) == "table" and w.leases[id] == lease then
+                    lease.expires = data.lease_expires_at
+                elseif ok and status == 409 then
+                    w.leases[id] = nil  -- lost: the submit will be refused too
+                end
+            end
+        end
+        if now - last_beat >= w.heartbeat_secs then
+            last_beat = now
+            local ok, status = pcall(api.call, "POST", "/workers/heartbeat", { worker_id = w.worker_id })
+            if ok and status == 404 then
+                log.warn("engine forgot this worker; registering again")
+                pcall(register, w)
+            end
+        end
+    end
+end
+
+--- Block serving tasks; see the module comment. `reg` = { workflows = {}, activities = {} }.
+function M.listen(reg, opts)
+    opts = opts or {}
+    if not api.url then error("workflow.listen: call workflow.connect() first", 2) end
+    local w = {
+        queue = opts.queue or "default", namespace = opts.namespace or "main",
+        identity = opts.identity or ("assay-lua@" .. (os.hostname and os.hostname() or "unknown")),
+        max_wf = opts.max_concurrent_workflows or 10, max_act = opts.max_concurrent_activities or 20,
+        wait_secs = opts.poll_wait_secs or 25, heartbeat_secs = opts.heartbeat_secs or 10,
+        max_backoff = opts.max_backoff_secs or 10, tick = 1,
+        workflows = reg.workflows, activities = reg.activities,
+        leases = {}, stats = { sticky_hits = 0, replays = 0 }, stopping = false,
+        wf_handles = {}, act_handles = {},
+    }
+    w.cache = lru.new(opts.sticky_cache_size or 500, function(_, run) run:close() end)
+    register(w)
+
+    local function run_workflow_task(t)
+        local margin = (t.lease_expires_at or (time() + 30)) - time()
+        w.lease_margin = math.max(margin / 2, 2)
+        w.leases[t.workflow_id] = { token = t.lease_token, expires = t.lease_expires_at or (time() + 30) }
+        local ok, err = pcall(task.handle, w, t)
+        w.leases[t.workflow_id] = nil
+        if not ok then log.error("workflow task failed: " .. tostring(err), { workflow_id = t.workflow_id }) end
+    end
+    local function run_activity_task(t)
+        local ok, err = pcall(activity.run, w.activities, t)
+        if not ok then log.error("activity task failed: " .. tostring(err), { activity_id = t.id }) end
+    end
+
+    local loops = {}
+    w.lease_margin = 15
+    if next(w.workflows) and w.max_wf > 0 then
+        loops[#loops + 1] = async.spawn(poll_loop, w, "workflow", "/workflow-tasks/poll", w.max_wf,
+            w.wf_handles, run_workflow_task)
+    end
+    if next(w.activities) and w.max_act > 0 then
+        loops[#loops + 1] = async.spawn(poll_loop, w, "activity", "/tasks/poll", w.max_act,
+            w.act_handles, run_activity_task)
+    end
+    loops[#loops + 1] = async.spawn(housekeeping, w)
+    log.info("workflow worker listening", { queue = w.queue, namespace = w.namespace,
+        max_concurrent_workflows = w.max_wf, max_concurrent_activities = w.max_act })
+
+    local sig = process.wait_for_shutdown()
+    w.stopping = true
+    reap(w.wf_handles)
+    reap(w.act_handles)
+    log.info(string.format("%s received: stopped polling; finishing %d workflow task(s) and %d activity task(s)",
+        sig, #w.wf_handles, #w.act_handles))
+    -- Pollers may sit in a long poll; cancelling drops that request (nothing claimed yet).
+    for _, h in ipairs(loops) do h.cancel() end
+    for _, list in ipairs({ w.wf_handles, w.act_handles }) do
+        for _, h in ipairs(list) do pcall(h.await) end
+    end
+    log.info("workflow worker stopped", { sticky_hits = w.stats.sticky_hits, replays = w.stats.replays })
+    return w.stats
+end
+
+return M
