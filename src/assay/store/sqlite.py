@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from sqlalchemy import create_engine
 
-from assay.errors import EngineLocked, StoreError
+from assay.errors import EngineLocked, InvalidInput, StoreError
 from assay.store import migrations
 from assay.store.base import Changes
 
@@ -68,15 +68,23 @@ class _SqliteTx:
         self.conn = conn
         self.changes = Changes()
 
+    def _run(self, sql: str, params: Mapping[str, Any] | None) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params or {})
+        except OverflowError:
+            # A client-supplied integer (an id in the path, a seq) beyond SQLite's 64-bit range:
+            # bad input, not an engine failure (it was a 500).
+            raise InvalidInput("an integer value is out of range (must fit in 64 bits)", code="validation_error") from None
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        return self.conn.execute(sql, params or {}).rowcount
+        return self._run(sql, params).rowcount
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        rows = self.conn.execute(sql, params or {}).fetchall()
+        rows = self._run(sql, params).fetchall()
         return rows[0] if rows else None
 
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
-        return self.conn.execute(sql, params or {}).fetchall()
+        return self._run(sql, params).fetchall()
 
 
 def _connect(path: str, synchronous: str) -> sqlite3.Connection:
