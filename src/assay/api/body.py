@@ -18,6 +18,25 @@ from assay.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
+# Deepest nesting a request body may have. Stored values are sent back inside a few levels of
+# envelope (``[{"history": [{"payload": ...}]}]``) and orjson refuses to encode more than 254
+# levels, so a deeper value accepted here would make every later answer that contains it (a
+# whole workflow list) fail with a 500.
+MAX_JSON_DEPTH = 200
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
 
 async def read_json(request: Request) -> Any:
     limit: int = request.app.state.settings.max_body_bytes
@@ -35,9 +54,13 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    # Cheap pre-check: without that many brackets the body cannot be that deep.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _too_deep(data, MAX_JSON_DEPTH):
+        raise InvalidInput(f"request body is nested deeper than {MAX_JSON_DEPTH} levels", code="validation_error")
+    return data
 
 
 async def parse_body(request: Request, model: type[M], *, optional: bool = False) -> M:
