@@ -45,17 +45,16 @@ export function mountSchedules(root, { ns }) {
     }
     mount(body, h("div", { class: "table-wrap" }, h("table", null,
       h("caption", { class: "visually-hidden" }, "Schedules"),
-      h("thead", null, h("tr", null, ["Name", "Workflow type", "Cron", "Timezone", "Queue", "State", "Next run", "Last run"].map((c) => h("th", { scope: "col" }, c)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
+      h("thead", null, h("tr", null, ["Name", "Workflow / queue", "Cron", "Timezone", "State", "Next run", "Last run"].map((c) => h("th", { scope: "col" }, c)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
       h("tbody", null, list.map(row)))));
   }
 
   function row(s) {
     return h("tr", { dataset: { name: s.name } },
       h("td", { class: "mono" }, s.name),
-      h("td", null, s.workflow_type),
+      h("td", null, s.workflow_type, h("br"), h("span", { class: "mono muted" }, s.task_queue || "default")),
       h("td", { class: "mono" }, s.cron_expr),
       h("td", null, s.timezone || "UTC"),
-      h("td", { class: "mono" }, s.task_queue || "default"),
       h("td", null, badge(s.paused ? "paused" : "active")),
       h("td", null, s.paused ? "–" : when(s.next_run_at)),
       h("td", null, s.last_run_at ? [when(s.last_run_at), s.last_workflow_id ? [" · ", h("a", { class: "mono", href: workflowHref(s.last_workflow_id, {}, ns) }, "run")] : null] : "never"),
