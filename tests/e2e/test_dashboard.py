@@ -340,9 +340,11 @@ def test_phone_layout_and_keyboard(dash_engine, dash_worker, dash_browser, shot,
         menu.click()
         expect(menu).to_have_attribute("aria-expanded", "true")
         expect(page.get_by_role("link", name="Schedules")).to_be_visible()
+        page.wait_for_timeout(300)  # let the drawer finish sliding in before the screenshot
         shot(page, "phone-menu")
         page.keyboard.press("Escape")
         expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(page.get_by_role("link", name="Schedules")).to_be_hidden()
 
         # Keyboard: tabs move with arrow keys and keep aria-selected in sync.
         page.goto(f"{dash_engine.url}/workflow/workflows/{wid}")

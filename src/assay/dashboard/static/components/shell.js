@@ -26,6 +26,10 @@ export function initShell() {
   };
   toggle.addEventListener("click", () => setMenu(!sidebar.classList.contains("open")));
   sidebar.addEventListener("click", (e) => { if (e.target.closest("a")) setMenu(false); });
+  // A tap outside the open drawer closes it (the drawer covers the menu button on phones).
+  document.addEventListener("click", (e) => {
+    if (sidebar.classList.contains("open") && !sidebar.contains(e.target) && !toggle.contains(e.target)) setMenu(false);
+  });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && sidebar.classList.contains("open")) { setMenu(false); toggle.focus(); }
   });
