@@ -243,8 +243,12 @@ def test_event_stream_delivers_frames_of_its_namespace_only(eng: EngineProcess, 
     connected = threading.Event()
     stop = threading.Event()
 
+    # A short read timeout ends the stream soon after the last frame (keep-alives come every 15 s),
+    # so the engine's shutdown does not wait on an open connection.
+    client = httpx.Client(timeout=httpx.Timeout(10, read=1.5))
+
     def listen() -> None:
-        with httpx.Client(timeout=httpx.Timeout(10, read=5)) as client:
+        try:
             with client.stream("GET", f"{eng.api}/events/stream", params={"namespace": "main"}) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
                 name = None
@@ -257,6 +261,8 @@ def test_event_stream_delivers_frames_of_its_namespace_only(eng: EngineProcess, 
                         frames.append((name, json.loads(line[len("data: "):])))
                     if stop.is_set():
                         return
+        except (httpx.HTTPError, RuntimeError):
+            return  # closed from the test thread
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
@@ -268,6 +274,8 @@ def test_event_stream_delivers_frames_of_its_namespace_only(eng: EngineProcess, 
     while time.monotonic() < deadline and not any(n == "workflow_completed" and d["workflow_id"] == wid for n, d in frames):
         time.sleep(0.05)
     stop.set()
+    listener.join(5)
+    client.close()
     mine = [(n, d) for n, d in frames if d["workflow_id"] == wid]
     names = [n for n, _ in mine]
     assert names[0] == "workflow_started" and "workflow_running" in names and names[-1] == "workflow_completed"
