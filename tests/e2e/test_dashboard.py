@@ -219,8 +219,12 @@ def test_steps_tab_live_tail_and_step_action(dash_engine, dash_worker, dash_page
     expect(steps_tab).to_have_attribute("aria-selected", "true")
     expect(page.locator('[role=tab]').first).to_have_text(re.compile("^Steps"))
     circles = page.locator(".pipeline-step")
-    expect(circles).to_have_count(3)
+    expect(circles).to_have_count(4)
     expect(circles.nth(0)).to_have_attribute("data-status", "running")
+    # An unknown status keeps its text but uses the waiting glyph and style.
+    expect(circles.nth(3).locator(".pipeline-status")).to_have_text("on-hold")
+    expect(circles.nth(3).locator(".glyph")).to_have_text("○")
+    expect(circles.nth(3)).to_have_class(re.compile("step-waiting"))
     expect(circles.nth(0).locator("button[data-action]")).to_have_count(2)
     expect(circles.nth(1).locator("button[data-action]")).to_have_count(0)
     shot(page, "steps-waiting-approval")
@@ -371,3 +375,23 @@ def test_default_branding_and_no_sign_in_prompt(dash_engine, dash_page):
     # --no-auth engine: never a token prompt, no sign-out button.
     expect(page.locator("dialog[open]")).to_have_count(0)
     expect(page.locator(".sign-out")).to_be_hidden()
+
+
+def test_run_again_starts_a_new_run_and_opens_it(dash_engine, dash_worker, dash_page, unique_id):
+    wid, new_id = unique_id("again"), unique_id("again-next")
+    start(dash_engine, "Waiter", wid, input={"round": 1})
+    wait_status(dash_engine, wid, "RUNNING")
+    with dash_engine.http() as http:
+        http.post(f"/workflows/{wid}/signal/finish", json={"payload": 1})
+    wait_status(dash_engine, wid, "COMPLETED")
+    page = dash_page
+    page.goto(f"{dash_engine.url}/workflow/workflows/{wid}")
+    page.get_by_role("button", name="Run again").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.get_by_label("Input (JSON)")).to_have_value(re.compile('"round": 1'))
+    dialog.get_by_label("New workflow ID (optional)").fill(new_id)
+    dialog.get_by_label("Input (JSON)").fill('{"round": 2}')
+    dialog.get_by_role("button", name="Start new run").click()
+    expect(page).to_have_url(re.compile(f"/workflow/workflows/{new_id}"))
+    expect(page.locator(".detail-title h1")).to_have_text(new_id)
+    assert record(dash_engine, new_id)["input"] == {"round": 2}

@@ -62,6 +62,8 @@ def decide_pipeline(history: list[dict[str, Any]]) -> Commands:
         {"name": "Approval", "status": "running", "actions": ["approve", "reject"]},
         {"name": "Build", "status": "waiting"},
         {"name": "Deploy", "status": "waiting"},
+        # Not a canonical status: the dashboard draws it as waiting and shows the text.
+        {"name": "Announce", "status": "on-hold"},
     ]
     log: list[dict[str, Any]] = [
         {"time": _clock(started), "msg": "Pipeline started"},
@@ -93,7 +95,7 @@ def decide_pipeline(history: list[dict[str, Any]]) -> Commands:
         for e in history
         if e["event_type"] == "ActivityCompleted"
     }
-    for index, (seq, name) in enumerate(((1, "build"), (2, "deploy")), start=1):
+    for index, (seq, name) in enumerate(((1, "build"), (2, "deploy")), start=1):  # steps 2, 3
         step = steps[index]
         if seq not in done:
             step["status"] = "running"
@@ -103,7 +105,7 @@ def decide_pipeline(history: list[dict[str, Any]]) -> Commands:
         step["status"] = "done"
         log.append({"time": _clock(done[seq]["timestamp"]), "msg": f"{name} finished", "step": index + 1})
     state["status"] = "done"
-    state["current_step"] = len(steps)
+    state["current_step"] = 3
     return [snapshot(), {"type": "CompleteWorkflow", "result": {"approved_by": user, "action": action}}]
 
 
