@@ -266,6 +266,11 @@ def test_workers_and_queues_views(dash_engine, dash_worker, dash_page, shot, uni
     expect(worker_row).to_contain_text("dashboard-e2e/default")
     expect(worker_row.locator(".badge")).to_have_text("healthy")
     shot(page, "workers")
+    # The view refreshes every 5 s; keyboard focus survives the refresh.
+    worker_row.get_by_role("link", name="DemoPipeline").focus()
+    page.wait_for_timeout(5600)
+    assert page.evaluate("document.activeElement.textContent") == "DemoPipeline"
+    assert page.evaluate("document.activeElement.closest('tr').dataset.id") == dash_worker.worker_id
     page.get_by_role("link", name="Queues").click()
     expect(page).to_have_url(re.compile("/workflow/queues"))
     expect(page.locator('tr[data-queue="default"]')).to_be_visible()

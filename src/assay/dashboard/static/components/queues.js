@@ -3,7 +3,7 @@
 // (coalesced) on workflow events while open.
 
 import { api } from "../lib/api.js";
-import { emptyState, errorState, h, mount } from "../lib/dom.js";
+import { emptyState, errorState, h, keepFocus, mount } from "../lib/dom.js";
 import { coalesce, onEngineEvent } from "../lib/events.js";
 import { href } from "../lib/router.js";
 
@@ -15,7 +15,7 @@ export function mountQueues(root, { ns }) {
   async function load() {
     try {
       const list = await api.get("/queues", { namespace: ns });
-      if (!closed) render(list || []);
+      if (!closed) keepFocus(body, () => render(list || []));
     } catch (err) {
       if (!closed) mount(body, errorState(err, load));
     }

@@ -3,7 +3,7 @@
 // after workflow events (a fire starts a workflow), never while a dialog is open.
 
 import { api, seg } from "../lib/api.js";
-import { badge, emptyState, errorState, h, mount } from "../lib/dom.js";
+import { badge, emptyState, errorState, h, keepFocus, mount } from "../lib/dom.js";
 import { coalesce, onEngineEvent } from "../lib/events.js";
 import { exactTime, relTime } from "../lib/format.js";
 import { workflowHref } from "../lib/router.js";
@@ -29,7 +29,7 @@ export function mountSchedules(root, { ns }) {
   async function load() {
     try {
       const list = await api.get("/schedules", { namespace: ns });
-      if (!closed) render(list || []);
+      if (!closed) keepFocus(body, () => render(list || []));
     } catch (err) {
       if (closed) return;
       if (err.status === 404 && err.code !== "not_found") {

@@ -3,7 +3,7 @@
 // the view is open; the timer stops when the view closes.
 
 import { api } from "../lib/api.js";
-import { badge, emptyState, errorState, h, mount } from "../lib/dom.js";
+import { badge, emptyState, errorState, h, keepFocus, mount } from "../lib/dom.js";
 import { exactTime, relTime } from "../lib/format.js";
 import { href } from "../lib/router.js";
 
@@ -27,7 +27,7 @@ export function mountWorkers(root, { ns }) {
   async function load() {
     try {
       const list = await api.get("/workers", { namespace: ns });
-      if (!closed) render(list || []);
+      if (!closed) keepFocus(body, () => render(list || []));
     } catch (err) {
       if (!closed) mount(body, errorState(err, load));
     }

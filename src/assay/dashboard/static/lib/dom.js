@@ -72,3 +72,31 @@ export function badge(status) {
   const text = String(status || "unknown");
   return h("span", { class: `badge badge-${text.toLowerCase()}` }, text);
 }
+
+/**
+ * Run `render` (which replaces content inside `container`) and put keyboard focus back on
+ * the equivalent control afterwards, so periodic refreshes never yank focus away from an
+ * operator who is tabbing through a table.
+ */
+export function keepFocus(container, render) {
+  const active = document.activeElement;
+  let key = null;
+  if (active && active !== container && container.contains(active)) {
+    const row = active.closest("[data-id],[data-name],[data-queue]");
+    key = {
+      row: row ? row.dataset.id || row.dataset.name || row.dataset.queue : null,
+      label: active.getAttribute("aria-label") || active.textContent,
+      tag: active.tagName,
+    };
+  }
+  render();
+  if (!key) return;
+  for (const el of container.querySelectorAll(key.tag)) {
+    const row = el.closest("[data-id],[data-name],[data-queue]");
+    const rowKey = row ? row.dataset.id || row.dataset.name || row.dataset.queue : null;
+    if (rowKey === key.row && (el.getAttribute("aria-label") || el.textContent) === key.label) {
+      el.focus({ preventScroll: true });
+      return;
+    }
+  }
+}
