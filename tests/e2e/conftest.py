@@ -60,7 +60,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_engine(workdir: Path, *extra_args: str, env: dict[str, str] | None = None) -> EngineProcess:
+def start_engine(
+    workdir: Path, *extra_args: str, env: dict[str, str] | None = None
+) -> EngineProcess:
     """Start ``assay serve`` in ``workdir`` and wait until it answers health checks."""
     port = free_port()
     db_path = workdir / "engine.db"

@@ -86,7 +86,8 @@ def _bash_complete(cli, tmp_path: Path, words: list[str], cword: int) -> list[st
 def test_bash_completes_groups_subcommands_and_options(assay_cli_offline, tmp_path):
     cli = assay_cli_offline
     assert _bash_complete(cli, tmp_path, ["assay", "work"], 1) == ["workflow", "worker"]
-    assert sorted(_bash_complete(cli, tmp_path, ["assay", "workflow", "st"], 2)) == ["start", "state"]
+    started = _bash_complete(cli, tmp_path, ["assay", "workflow", "st"], 2)
+    assert sorted(started) == ["start", "state"]
     assert "continue-as-new" in _bash_complete(cli, tmp_path, ["assay", "workflow", ""], 2)
     assert _bash_complete(cli, tmp_path, ["assay", "schedule", "pa"], 2) == ["patch", "pause"]
     assert "--engine-url" in _bash_complete(cli, tmp_path, ["assay", "queue", "stats", "--"], 3)

@@ -104,7 +104,8 @@ def test_list_filters_and_pages(assay_cli, unique):
     assert [r["id"] for r in first.json()] == ids[:0:-1]
     assert [r["id"] for r in rest.json()] == ids[:1]
 
-    by_attr = assay_cli("workflow", "list", "--search-attrs", json.dumps({"idx": 1, "grp": wf_type}))
+    attrs = json.dumps({"idx": 1, "grp": wf_type})
+    by_attr = assay_cli("workflow", "list", "--search-attrs", attrs)
     assert [r["id"] for r in by_attr.json()] == [ids[1]]
 
     # Any case is accepted and really filters (the original silently listed everything).

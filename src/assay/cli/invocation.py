@@ -237,7 +237,9 @@ def engine_completion(fetch: Fetch) -> Callable[..., list[CompletionItem]]:
     """A click ``shell_complete`` callback that offers names fetched from the engine
     (workflow ids, schedule and namespace names), honouring the same settings."""
 
-    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    def complete(
+        ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
         try:
             settings = load_settings(_flags(ctx), stdout_is_tty=False)
             with EngineClient(

@@ -21,7 +21,9 @@ from assay.cli.jsonarg import JsonArg
 from assay.cli.output import Column
 
 complete_schedule = engine_completion(
-    lambda client, settings: [str(s["name"]) for s in client.list_schedules(namespace=settings.namespace)]
+    lambda client, settings: [
+        str(s["name"]) for s in client.list_schedules(namespace=settings.namespace)
+    ]
 )
 OVERLAP_POLICIES = ("skip", "queue", "cancel_old", "allow_all")
 

@@ -47,7 +47,8 @@ def test_bad_literal_names_argument_line_and_column():
 
 
 def test_bad_file_names_the_file_and_line():
-    with pytest.raises(JsonArgError, match=r"--input: invalid JSON in @bad\.json at line 4, column 1"):
+    match = r"--input: invalid JSON in @bad\.json at line 4, column 1"
+    with pytest.raises(JsonArgError, match=match):
         _parse("@bad.json")
 
 
