@@ -400,3 +400,23 @@ def test_run_again_starts_a_new_run_and_opens_it(dash_engine, dash_worker, dash_
     expect(page).to_have_url(re.compile(f"/workflow/workflows/{new_id}"))
     expect(page.locator(".detail-title h1")).to_have_text(new_id)
     assert record(dash_engine, new_id)["input"] == {"round": 2}
+
+
+def test_steps_tab_appears_when_the_run_starts_reporting(dash_engine, dash_worker, dash_page, unique_id):
+    from tests.e2e.dashboard.worker import TestWorker
+
+    queue, wid = unique_id("later-q"), unique_id("later")
+    start(dash_engine, "DemoPipeline", wid, task_queue=queue)  # no worker on this queue yet
+    page = dash_page
+    page.goto(f"{dash_engine.url}/workflow/workflows/{wid}")
+    expect(page.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name=re.compile("^Steps"))).to_have_count(0)
+    late = TestWorker(dash_engine.url, queue=queue)
+    try:
+        steps_tab = page.get_by_role("tab", name=re.compile("^Steps"))
+        expect(steps_tab).to_have_attribute("aria-selected", "true")
+        expect(page.locator('[role=tab]').first).to_have_text(re.compile("^Steps"))
+        expect(page.locator(".pipeline-step").first).to_have_attribute("data-status", "running")
+    finally:
+        late.stop()
+    assert not late.errors

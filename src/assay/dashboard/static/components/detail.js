@@ -85,8 +85,13 @@ export function mountDetail(root, { ns, id }) {
     }
   }
 
+  let tabChosen = new URLSearchParams(location.search).has("tab");
+
   function onTab(tabId, initial) {
-    if (!initial) updateQuery({ tab: tabId }, { replace: true });
+    if (!initial) {
+      tabChosen = true;
+      updateQuery({ tab: tabId }, { replace: true });
+    }
     // The poller runs only while the Steps tab is visible.
     if (steps) (tabId === "steps" ? steps.start() : steps.stop());
   }
@@ -181,12 +186,23 @@ export function mountDetail(root, { ns, id }) {
       else renderMeta();
       renderOverview();
       if (state) renderState(state);
+      addStepsTabIfNew(state);
       if (children) { renderChildren(children); tabs.setLabel("children", `Children (${children.length})`); }
       if (steps) steps.setWorkflowStatus(wf.status);
     } catch {
       /* keep the last good view; the status bar shows connection problems */
     }
   }
+  // A run may start exposing pipeline_state after the page opened (its first workflow task
+  // ran later): add the Steps tab then, and select it unless the operator picked a tab.
+  function addStepsTabIfNew(state) {
+    const pipeline = state && state.state ? state.state.pipeline_state : null;
+    if (steps || !hasSteps(pipeline)) return;
+    steps = createStepsPanel({ workflowId: id, value: pipeline, status: wf.status });
+    tabs.prepend({ id: "steps", label: `Steps (${pipeline.steps.length})`, panel: steps.el }, { select: !tabChosen });
+    onTab(tabs.selected, true);
+  }
+
   const refresh = coalesce(refreshNow, 250, 1000);
   const offEvents = onEngineEvent((ev) => { if (ev.workflow_id === id || childIds.has(ev.workflow_id)) refresh(); });
   const safety = setInterval(() => { if (wf && !isTerminal(wf.status)) refresh(); }, 10000);

@@ -9,14 +9,17 @@ export function createTabs(items, selectedId, onChange) {
   const base = `tabs-${++counter}`;
   const list = h("div", { class: "tabs", role: "tablist", "aria-label": "Workflow sections" });
   const panels = h("div");
-  const entries = items.map((item) => {
+  const make = (item) => {
     const tab = h("button", { type: "button", role: "tab", class: "tab", id: `${base}-${item.id}-tab`, "aria-controls": `${base}-${item.id}`, dataset: { tab: item.id } }, item.label);
     const panel = h("div", { role: "tabpanel", id: `${base}-${item.id}`, "aria-labelledby": tab.id, tabindex: "0", class: "tabpanel" }, item.panel);
     tab.addEventListener("click", () => select(item.id, true));
-    list.append(tab);
-    panels.append(panel);
     return { id: item.id, tab, panel };
-  });
+  };
+  const entries = items.map(make);
+  for (const e of entries) {
+    list.append(e.tab);
+    panels.append(e.panel);
+  }
   let selected = null;
 
   function select(id, fromUser) {
@@ -48,6 +51,17 @@ export function createTabs(items, selectedId, onChange) {
   return {
     el: h("div", null, list, panels),
     get selected() { return selected; },
+    /** Add a tab in front (the Steps tab when a run starts exposing pipeline_state). */
+    prepend(item, { select: andSelect = false } = {}) {
+      const e = make(item);
+      entries.unshift(e);
+      list.prepend(e.tab);
+      panels.prepend(e.panel);
+      e.tab.setAttribute("aria-selected", "false");
+      e.tab.tabIndex = -1;
+      e.panel.hidden = true;
+      if (andSelect) select(item.id, false);
+    },
     setLabel(id, label) {
       const e = entries.find((x) => x.id === id);
       if (e) e.tab.textContent = label;
