@@ -234,6 +234,14 @@ def test_steps_tab_live_tail_and_step_action(dash_engine, dash_worker, dash_page
     circles.nth(1).locator(".pipeline-circle").click()
     expect(circles.nth(1).locator(".pipeline-circle")).to_have_attribute("aria-pressed", "true")
     expect(log.get_by_text("Waiting for approval")).to_be_hidden()
+    # Switching tabs stops the live tail too.
+    polls_on_other_tab: list[str] = []
+    page.get_by_role("tab", name="Overview").click()
+    page.wait_for_timeout(300)
+    page.on("request", lambda req: polls_on_other_tab.append(req.url) if "/state/pipeline_state" in req.url else None)
+    page.wait_for_timeout(2200)
+    assert polls_on_other_tab == []
+    steps_tab.click()
     expect(log.get_by_text("Pipeline started")).to_be_visible()
     circles.nth(1).locator(".pipeline-circle").click()
     expect(log.get_by_text("Waiting for approval")).to_be_visible()
@@ -253,6 +261,12 @@ def test_steps_tab_live_tail_and_step_action(dash_engine, dash_worker, dash_page
     shot(page, "steps-running")
     expect(circles.nth(2)).to_have_attribute("data-status", "done", timeout=10000)
     expect(page.locator(".live-badge")).to_have_text("final")
+
+    # The live tail stops on a terminal run: no more snapshot polls.
+    polls: list[str] = []
+    page.on("request", lambda req: polls.append(req.url) if "/state/pipeline_state" in req.url else None)
+    page.wait_for_timeout(2500)
+    assert polls == []
 
     wf = wait_status(dash_engine, wid, "COMPLETED")
     assert wf["result"]["action"] == {"step": "Approval", "action": "approve", "user": "alice"}
