@@ -15,9 +15,11 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from assay.api.auth import AuthMiddleware
 from assay.api.errors import install_error_handlers
 from assay.api.jsonresponse import json_response
-from assay.api.routes import meta, namespaces, schedules, stream, tasks, workflows
+from assay.api.routes import api_keys, meta, namespaces, schedules, stream, tasks, workflows
+from assay.engine.auth import build_authenticator
 from assay.engine.loops import Housekeeper, InstanceUpkeep
 from assay.engine.scheduler import Scheduler
 from assay.engine.service import Engine
@@ -26,7 +28,10 @@ from assay.store.sql import open_store
 
 log = logging.getLogger("assay.engine")
 PREFIXES = ("/api/v1/engine/workflow", "/api/v1")
-API_ROUTERS = [workflows.router, tasks.router, namespaces.router, schedules.router, stream.router, meta.router]
+API_ROUTERS = [
+    workflows.router, tasks.router, namespaces.router, schedules.router, stream.router, meta.router,
+    api_keys.router,
+]
 
 
 def _swagger_assets() -> str:
@@ -54,6 +59,10 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
         housekeeper = Housekeeper(engine)
         upkeep = InstanceUpkeep(engine, instance_id, database)
         app.state.engine = engine
+        # --- auth (assay.engine.auth): the middleware reads this; until set it answers 503 ---
+        authenticator = build_authenticator(settings.auth, store)  # type: ignore[arg-type]
+        await authenticator.warm_up()
+        app.state.authenticator = authenticator
         housekeeper.start()
         upkeep.start()
         # --- schedules and cross-instance wake-ups (PostgreSQL: LISTEN/NOTIFY) ---
@@ -92,6 +101,9 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Pure ASGI and outermost: gates every route except the open set (health, version,
+    # docs, openapi, dashboard) and lets the SSE stream stream. See assay.api.auth.
+    app.add_middleware(AuthMiddleware, authenticator=lambda: getattr(app.state, "authenticator", None))
     for prefix in PREFIXES:
         for router in API_ROUTERS:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])

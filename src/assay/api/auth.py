@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 API_PREFIXES: tuple[str, ...] = ("/api/v1/engine/workflow", "/api/v1")
 # Public tier of the original (health, version) plus the always-public docs.
 _OPEN_API_PATHS = frozenset({"/health", "/version", "/openapi.json", "/docs"})
-# Static assets of the docs page, if served locally (a sub-tree, like the dashboard's).
-_OPEN_API_TREES = ("/docs-assets/", "/docs/")
+# Static assets of the docs page (Swagger UI, served from package data by the app).
+_OPEN_API_TREES = ("/docs-assets/",)
 _STREAM_PATH = "/events/stream"
 _API_KEYS_PATH = "/api-keys"
 

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import click
 
 from assay import __version__
+from assay.cli.serve_auth import auth_options, auth_settings_from_flags, run_key_action
 from assay.engine.settings import DEFAULT_BACKEND, EngineSettings
 
 log = logging.getLogger("assay.serve")
@@ -31,6 +32,20 @@ def _server_class() -> Any:
                     yield
                 finally:
                     self._captured_signals.clear()
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # Long-polls and event streams would hold the graceful shutdown open until
+            # uvicorn cancels them; release them now so they answer cleanly.
+            app = self.config.app
+            engine = getattr(getattr(app, "state", None), "engine", None)
+            if engine is not None:
+                import asyncio
+
+                try:
+                    asyncio.get_event_loop().call_soon_threadsafe(engine.begin_shutdown)
+                except RuntimeError:
+                    pass
 
     return CleanExitServer
 
@@ -54,7 +69,10 @@ def build_settings(backend: str | None, **overrides: object) -> EngineSettings:
     "--verify-schema", is_flag=True,
     help="Only check that the database schema is current (exit 0) or not (exit 1); change nothing.",
 )
-def serve(port: int, host: str, backend: str | None, log_level: str, verify_schema: bool) -> None:
+@auth_options
+def serve(
+    port: int, host: str, backend: str | None, log_level: str, verify_schema: bool, **auth_flags: Any
+) -> None:
     """Start the workflow engine.
 
     \b
@@ -63,6 +81,8 @@ def serve(port: int, host: str, backend: str | None, log_level: str, verify_sche
       assay serve --port 8085
       assay serve --backend sqlite:///var/lib/assay/w.db
       DATABASE_URL=postgres://u:p@h:5432/assay assay serve
+      assay serve --generate-api-key --label ci && assay serve --auth-api-key
+      assay serve --auth-issuer https://login.example.com --auth-audience assay
     """
     import uvicorn
 
@@ -70,9 +90,12 @@ def serve(port: int, host: str, backend: str | None, log_level: str, verify_sche
     from assay.errors import AssayError
 
     try:
-        settings = build_settings(backend)
+        settings = build_settings(backend, auth=auth_settings_from_flags(auth_flags, host))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    key_action_status = run_key_action(auth_flags, settings.backend_url)  # see docs/auth.md
+    if key_action_status is not None:
+        sys.exit(key_action_status)
     if verify_schema:
         sys.exit(_verify_schema(settings.backend_url))
     if settings.backend_url.startswith(("postgres://", "postgresql://")):

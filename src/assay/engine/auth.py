@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
+from assay.engine.settings import AuthSettings
 from assay.errors import Unauthorized
 
 __all__ = [
@@ -38,6 +39,9 @@ __all__ = [
     "ApiKeyStore",
     "AuthSettings",
     "Authenticator",
+    "auth_modes",
+    "build_authenticator",
+    "expectation",
     "Principal",
     "PrincipalKind",
     "TokenVerifier",
@@ -128,42 +132,26 @@ class ApiKeyStore(Protocol):
 # --- settings and principals --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AuthSettings:
-    """Which auth modes ``assay serve`` enabled. Both off = open access (``--no-auth``)."""
+def auth_modes(settings: AuthSettings) -> list[str]:
+    """Machine-readable names of the enabled modes (``api_key``, ``oidc``)."""
+    out = []
+    if settings.api_key:
+        out.append("api_key")
+    if settings.issuer is not None:
+        out.append("oidc")
+    return out
 
-    api_key: bool = False
-    issuer: str | None = None
-    audience: str | None = None
-    # Allowance for clock skew between the issuer and us on exp / nbf / iat.
-    leeway_secs: float = 30.0
 
-    @property
-    def enabled(self) -> bool:
-        return self.api_key or self.issuer is not None
-
-    @property
-    def jwt(self) -> bool:
-        return self.issuer is not None
-
-    def modes(self) -> list[str]:
-        """Machine-readable mode names, for the 401 body and ``/version``-like reports."""
-        out = []
-        if self.api_key:
-            out.append("api_key")
-        if self.issuer is not None:
-            out.append("oidc")
-        return out
-
-    def expectation(self) -> str:
-        """Human phrase naming what a caller must send, used in every 401 message."""
-        if self.api_key and self.issuer is not None:
-            return f"this engine expects an API key or an OIDC token from {self.issuer}"
-        if self.issuer is not None:
-            return f"this engine expects an OIDC token from {self.issuer}"
-        if self.api_key:
-            return "this engine expects an API key"
-        return "this engine has authentication disabled"
+def expectation(settings: AuthSettings) -> str:
+    """Human phrase naming what a caller must send; ends every 401 message so that any
+    client printing the engine's error tells the operator which credential is wanted."""
+    if settings.api_key and settings.issuer is not None:
+        return f"this engine expects an API key or an OIDC token from {settings.issuer}"
+    if settings.issuer is not None:
+        return f"this engine expects an OIDC token from {settings.issuer}"
+    if settings.api_key:
+        return "this engine expects an API key"
+    return "this engine has authentication disabled"
 
 
 class PrincipalKind(str, Enum):
@@ -247,7 +235,7 @@ class Authenticator:
     ) -> None:
         if settings.api_key and keys is None:
             raise ValueError("API-key auth needs a key store")
-        if settings.jwt and verifier is None:
+        if settings.issuer is not None and verifier is None:
             raise ValueError("OIDC auth needs a token verifier")
         self.settings = settings
         self._keys = keys
@@ -258,7 +246,7 @@ class Authenticator:
         return self.settings.enabled
 
     def _deny(self, reason: str) -> Unauthorized:
-        return Unauthorized(f"{reason}; {self.settings.expectation()}")
+        return Unauthorized(f"{reason}; {expectation(self.settings)}")
 
     async def authenticate(self, header_value: str | None) -> Principal:
         if not self.settings.enabled:
@@ -301,9 +289,28 @@ class Authenticator:
             raise self._deny("invalid API key")
         return Principal(PrincipalKind.API_KEY, str(row["prefix"]), label=row["label"])
 
+    async def warm_up(self) -> None:
+        """Fetch what the JWT path needs before the first request (failures only log)."""
+        warm_up = getattr(self._verifier, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()
+
     async def bootstrap_open(self) -> bool:
         """True while API-key auth is on and no key exists yet: the one request allowed
         without a token is ``POST /api-keys``, so the first key can be minted over HTTP."""
         if not self.settings.api_key or self._keys is None:
             return False
         return await self._keys.count_api_keys() == 0
+
+
+def build_authenticator(settings: AuthSettings, keys: ApiKeyStore) -> Authenticator:
+    """The authenticator ``assay serve`` uses: the store for keys, an OIDC verifier when an
+    issuer is configured (fetching over HTTPS with the default timeouts and cache)."""
+    verifier: TokenVerifier | None = None
+    if settings.issuer is not None:
+        from assay.engine.oidc import OidcVerifier  # the JWT stack only when it is used
+
+        verifier = OidcVerifier(
+            settings.issuer, settings.audience, leeway_secs=settings.leeway_secs
+        )
+    return Authenticator(settings, keys if settings.api_key else None, verifier)

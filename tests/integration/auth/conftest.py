@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from oidc_stand_in import Issuer, running_issuer
+from tests.integration.auth.oidc_stand_in import Issuer, running_issuer
 
 
 @pytest.fixture

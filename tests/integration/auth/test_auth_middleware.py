@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from oidc_stand_in import AUDIENCE, Issuer, new_key
+from fastapi.responses import StreamingResponse
+from tests.integration.auth.oidc_stand_in import AUDIENCE, Issuer, new_key
 
 from assay.api.auth import AuthMiddleware, is_open_path, is_stream_path
+from assay.api.errors import install_error_handlers
 from assay.api.routes.api_keys import router as api_keys_router
 from assay.engine.auth import Authenticator, AuthSettings, generate_api_key
 from assay.engine.oidc import OidcVerifier
-from assay.errors import AssayError
+from assay.engine.settings import EngineSettings
 
 PREFIXES = ("/api/v1", "/api/v1/engine/workflow")
 
@@ -49,20 +51,15 @@ class InMemoryStore:
         return len(self.rows)
 
 
-_STATUS = {"not_found": 404, "invalid_input": 422, "unauthorized": 401}
-
-
 def make_app(settings: AuthSettings, store: InMemoryStore, issuer: Issuer | None = None) -> FastAPI:
     app = FastAPI()
     verifier = OidcVerifier(settings.issuer, settings.audience) if settings.issuer else None
-    app.state.store = store
     ticks = iter(range(1, 10_000))
-    app.state.clock = lambda: float(next(ticks))
+    # The routes need only the engine's store and clock, and the body-size setting.
+    app.state.engine = SimpleNamespace(store=store, clock=lambda: float(next(ticks)))
+    app.state.settings = EngineSettings()
     app.add_middleware(AuthMiddleware, authenticator=Authenticator(settings, store, verifier))
-
-    @app.exception_handler(AssayError)
-    async def _errors(request: Request, exc: AssayError) -> JSONResponse:
-        return JSONResponse({"error": exc.message, "code": exc.code}, status_code=_STATUS[exc.code])
+    install_error_handlers(app)
 
     for prefix in PREFIXES:
         app.include_router(api_keys_router, prefix=prefix)
@@ -173,9 +170,10 @@ async def test_api_key_routes() -> None:
         assert r.json() == {"prefix": ci["prefix"], "label": "ci", "created_at": ci["created_at"]}
         assert "plaintext" not in r.json()
 
-        for bad in ('{"label": 5}', "[1]", "{nope", '{"label": "' + "x" * 300 + '"}'):
+        for bad in ('{"label": 5}', "[1]", '{"label": "' + "x" * 300 + '"}'):
             r = await c.post("/api/v1/api-keys", headers=auth, content=bad)
             assert r.status_code == 422, (bad, r.text)
+        assert (await c.post("/api/v1/api-keys", headers=auth, content="{nope")).status_code == 400
 
         listing = (await c.get("/api/v1/engine/workflow/api-keys", headers=auth)).json()
         assert [k["label"] for k in listing][:1] == ["ci"]  # newest first

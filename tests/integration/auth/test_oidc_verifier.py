@@ -7,7 +7,14 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from oidc_stand_in import AUDIENCE, Issuer, hmac_token, new_key, unsigned_token
+from tests.integration.auth.oidc_stand_in import (
+    AUDIENCE,
+    Issuer,
+    b64,
+    hmac_token,
+    new_key,
+    unsigned_token,
+)
 
 from assay.engine.auth import Authenticator, AuthSettings, PrincipalKind
 from assay.engine.oidc import OidcVerifier
@@ -122,8 +129,6 @@ async def test_bad_signature(issuer: Issuer) -> None:
     assert await reason(verifier_for(issuer), issuer.token(forged)) == "bad signature"
     # Tampered payload with a genuine signature.
     head, _, sig = issuer.token(real).split(".")
-    from oidc_stand_in import b64
-
     tampered = ".".join([head, b64(json.dumps(issuer.claims(sub="admin")).encode()), sig])
     assert await reason(verifier_for(issuer), tampered) == "bad signature"
 

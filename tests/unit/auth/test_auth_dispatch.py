@@ -14,6 +14,9 @@ from assay.engine.auth import (
     AuthSettings,
     Principal,
     PrincipalKind,
+    auth_modes,
+    build_authenticator,
+    expectation,
     generate_api_key,
     looks_like_jws,
     parse_bearer,
@@ -231,9 +234,19 @@ async def test_bootstrap_window() -> None:
 
 
 def test_expectation_phrases() -> None:
-    assert AuthSettings(api_key=True).expectation() == "this engine expects an API key"
-    assert AuthSettings(issuer=ISSUER).expectation() == (
+    assert expectation(AuthSettings(api_key=True)) == "this engine expects an API key"
+    assert expectation(AuthSettings(issuer=ISSUER)) == (
         f"this engine expects an OIDC token from {ISSUER}"
     )
-    assert AuthSettings(api_key=True, issuer=ISSUER).modes() == ["api_key", "oidc"]
+    assert auth_modes(AuthSettings(api_key=True, issuer=ISSUER)) == ["api_key", "oidc"]
     assert not AuthSettings().enabled
+
+
+async def test_build_authenticator() -> None:
+    store = InMemoryKeys()
+    auth = build_authenticator(AuthSettings(api_key=True, issuer=ISSUER, audience="a"), store)
+    assert auth.enabled and await auth.bootstrap_open()
+    jwt_only = build_authenticator(AuthSettings(issuer=ISSUER), store)
+    assert not await jwt_only.bootstrap_open()
+    with pytest.raises(Unauthorized, match="token is not a JWT"):
+        await jwt_only.authenticate("Bearer " + generate_api_key()[0])

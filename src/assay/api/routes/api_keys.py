@@ -9,8 +9,6 @@ under a lock that the table is still empty, so two racing first requests cannot 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,8 +16,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from assay.api.auth import BOOTSTRAP_STATE_KEY
+from assay.api.body import body_schema, parse_body
+from assay.api.routes.common import engine_of
 from assay.engine.auth import ApiKeyRow, ApiKeyStore, generate_api_key
-from assay.errors import InvalidInput, NotFound, Unauthorized
+from assay.errors import NotFound, Unauthorized
 
 __all__ = ["ApiKeyCreate", "ApiKeyCreated", "ApiKeyInfo", "router"]
 
@@ -52,16 +52,8 @@ class ApiKeysDeleted(BaseModel):
 
 
 def _store(request: Request) -> ApiKeyStore:
-    """The app's store; it implements :class:`assay.engine.auth.ApiKeyStore`."""
-    store = getattr(request.app.state, "store", None)
-    if store is None:
-        raise RuntimeError("app.state.store is not set (lifespan not started?)")
-    return store  # type: ignore[no-any-return]
-
-
-def _clock(request: Request) -> float:
-    clock = getattr(request.app.state, "clock", None)
-    return float(clock()) if callable(clock) else time.time()
+    # The engine's store implements assay.engine.auth.ApiKeyStore (see its docstrings).
+    return engine_of(request).store  # type: ignore[return-value]
 
 
 def _bootstrap_lock(request: Request) -> asyncio.Lock:
@@ -77,44 +69,17 @@ def _info(row: ApiKeyRow) -> dict[str, Any]:
     return {"prefix": row["prefix"], "label": row["label"], "created_at": row["created_at"]}
 
 
-async def _parse_create(request: Request) -> ApiKeyCreate:
-    # The body is optional: nothing, {}, [] (what Lua's empty table encodes to) and null
-    # all mean "no options", so it is read by hand rather than by a required model.
-    raw = await request.body()
-    data: Any = {}
-    if raw.strip():
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("request body is not valid JSON") from None
-    if data is None or data == []:
-        data = {}
-    if not isinstance(data, dict):
-        raise InvalidInput("request body must be a JSON object")
-    try:
-        return ApiKeyCreate.model_validate(data)
-    except ValueError as exc:
-        raise InvalidInput(f"invalid api-key request: {exc}") from None
-
-
-_CREATE_BODY_DOC = {
-    "requestBody": {
-        "required": False,
-        "content": {"application/json": {"schema": ApiKeyCreate.model_json_schema()}},
-    }
-}
-
-
 @router.post(
     "/api-keys",
     status_code=201,
     response_model=ApiKeyCreated,
     responses={200: {"model": ApiKeyInfo, "description": "Idempotent hit: existing key"}},
-    openapi_extra=_CREATE_BODY_DOC,
+    openapi_extra=body_schema(ApiKeyCreate, optional=True),
     summary="Mint an API key (plaintext returned once)",
 )
 async def create_api_key(request: Request) -> JSONResponse:
-    body = await _parse_create(request)
+    # Optional body: nothing, {}, [] (Lua's empty table) and null all mean "no options".
+    body = await parse_body(request, ApiKeyCreate, optional=True)
     store = _store(request)
     if body.idempotent and body.label is not None:
         for row in await store.list_api_keys():
@@ -130,7 +95,7 @@ async def create_api_key(request: Request) -> JSONResponse:
 
 async def _mint(request: Request, store: ApiKeyStore, label: str | None) -> JSONResponse:
     plaintext, key_hash, prefix = generate_api_key()
-    created_at = _clock(request)
+    created_at = float(engine_of(request).clock())
     await store.insert_api_key(key_hash, prefix, label, created_at)
     payload = {"plaintext": plaintext, "prefix": prefix, "label": label, "created_at": created_at}
     # no-store: the only copy of the plaintext must not land in a proxy or browser cache.
