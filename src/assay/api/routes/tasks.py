@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -24,6 +29,36 @@ from assay.api.schemas import (
 from assay.core.commands import parse_batch
 
 router = APIRouter(tags=["worker protocol"])
+
+T = TypeVar("T")
+
+
+async def _unless_disconnected(request: Request, poll: Awaitable[T | None]) -> T | None:
+    """Run a long-poll, cancelled as soon as the client goes away.
+
+    Fix (found by the Lua worker e2e tests): the ASGI server does not cancel a handler when
+    its client disconnects, so the parked poll of a killed worker stayed registered and
+    claimed the next task, which was then lost until its timeout. Cancelling it makes
+    ``WakeUps.poll`` hand the wake-up on to a live poller instead.
+    """
+    work = asyncio.ensure_future(poll)
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            return await work
+        return None
+    finally:
+        watcher.cancel()
+        if not work.done():  # the handler itself was cancelled (server shutdown)
+            work.cancel()
 
 
 @router.post("/workers/register", openapi_extra=body_schema(RegisterWorkerBody), responses=errors(404, 422),
@@ -58,9 +93,9 @@ async def list_workers(request: Request, namespace: str = "main") -> Response:
              summary="Claim a workflow task (long-poll with wait_secs); null when none")
 async def poll_workflow_task(request: Request) -> Response:
     body = await parse_body(request, PollBody)
-    task = await engine_of(request).poll_workflow_task(
+    task = await _unless_disconnected(request, engine_of(request).poll_workflow_task(
         body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs, sticky=body.sticky
-    )
+    ))
     return json_response(task.to_wire() if task else None)
 
 
@@ -85,7 +120,9 @@ async def extend_lease(request: Request, workflow_id: str) -> Response:
              summary="Claim an activity task (long-poll with wait_secs); null when none")
 async def poll_activity(request: Request) -> Response:
     body = await parse_body(request, PollBody)
-    activity = await engine_of(request).poll_activity(body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs)
+    activity = await _unless_disconnected(
+        request, engine_of(request).poll_activity(body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs)
+    )
     return json_response(activity.to_wire() if activity else None)
 
 
