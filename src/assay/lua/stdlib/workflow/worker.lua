@@ -46,17 +46,27 @@ local function register(w)
     end
 end
 
--- Connection state shared by the loops, so an outage is reported once per loop and the
--- recovery once.
-local function link_failed(w, who, err, delay)
-    log.warn(string.format("engine unreachable (%s poll): %s; reconnecting in %.1fs", who, tostring(err), delay))
-    w.link_down = true
-end
-
-local function link_ok(w)
-    if w.link_down then
-        w.link_down = false
-        log.info("reconnected to the engine at " .. api.url)
+-- After a failed poll: wait (backing off) until GET /health answers again. Probing health
+-- rather than re-polling means the recovery is noticed at once, not when a 25 s long poll
+-- ends. `w.link_down` makes the outage and the recovery logged once, not once per loop.
+local function await_engine(w, who, err)
+    if not w.link_down then
+        w.link_down = true
+        log.warn(string.format("engine unreachable (%s poll): %s; reconnecting with backoff", who, tostring(err)))
+    end
+    local delay = 0.5
+    while not w.stopping do
+        sleep(delay)
+        local ok, status = pcall(api.call, "GET", "/health", nil, { timeout = 5 })
+        if ok and status == 200 then
+            if w.link_down then
+                w.link_down = false
+                log.info("reconnected to the engine at " .. api.url)
+            end
+            return
+        end
+        log.warn(string.format("engine still unreachable; next attempt in %.1fs", math.min(delay * 2, w.max_backoff)))
+        delay = math.min(delay * 2, w.max_backoff)
     end
 end
 
@@ -73,7 +83,7 @@ local function reap(handles)
 end
 
 local function poll_loop(w, who, path, limit, handles, start)
-    local delay = 0
+    local delay = 0  -- backoff for refused polls
     while not w.stopping do
         reap(handles)
         if #handles >= limit then
@@ -83,18 +93,15 @@ local function poll_loop(w, who, path, limit, handles, start)
                 wait_secs = w.wait_secs, sticky = (who == "workflow") or nil }
             local ok, status, data, raw = pcall(api.call, "POST", path, body, { timeout = w.wait_secs + 15 })
             if ok and status == 200 then
-                link_ok(w)
                 delay = 0
                 if type(data) == "table" then handles[#handles + 1] = async.spawn(start, data) end
-            else
+            elseif ok then
+                -- The engine answers but refuses (auth, validation): log and back off.
                 delay = math.min(math.max(delay * 2, 0.5), w.max_backoff)
-                if ok then
-                    log.warn(who .. " poll refused", { status = status, error = type(data) == "table" and data.error or raw })
-                    if status == 401 then log.error(api.failure("listen", status, data, raw)) end
-                else
-                    link_failed(w, who, status, delay)
-                end
+                log.error(api.failure(who .. " poll", status, data, raw))
                 sleep(delay)
+            else
+                await_engine(w, who, status)
             end
         end
     end
