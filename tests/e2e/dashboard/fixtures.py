@@ -152,6 +152,14 @@ def dash_page(dash_browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def on_console(msg: Any) -> None:
+        # 401/404 answers are expected (no snapshot yet, sign-in); CSP violations and
+        # script errors are not.
+        if msg.type == "error" and "Failed to load resource" not in msg.text:
+            errors.append(msg.text)
+
+    page.on("console", on_console)
     try:
         yield page
     finally:

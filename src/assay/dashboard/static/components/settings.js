@@ -23,7 +23,7 @@ export function applyStoredTheme() {
 export function mountSettings(root) {
   const engine = h("dl", { class: "meta-grid" }, h("div", null, h("dt", null, "Version"), h("dd", null, config.version || "…")));
   const nsBody = h("div", null, h("p", { class: "loading" }, "Loading namespaces…"));
-  const nameIn = h("input", { id: "ns-new", name: "name", required: true, placeholder: "production", autocomplete: "off", pattern: "[A-Za-z0-9._-]+", "aria-describedby": "ns-new-hint" });
+  const nameIn = h("input", { id: "ns-new", name: "name", required: true, placeholder: "production", autocomplete: "off", pattern: "[A-Za-z0-9._\\-]+", "aria-describedby": "ns-new-hint" });
   const createForm = h("form", { class: "filters", "aria-label": "Create a namespace" },
     h("div", { class: "field" }, h("label", { for: "ns-new" }, "New namespace"), nameIn, h("span", { class: "hint", id: "ns-new-hint" }, "Letters, digits, dot, dash, underscore.")),
     h("button", { type: "submit", class: "btn btn-primary" }, "Create namespace"));
