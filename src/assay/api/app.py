@@ -140,8 +140,10 @@ async def _wire_wakeups(engine: Engine, database: object, housekeeper: Housekeep
         for key in keys:
             if key[0] == "wake_at":
                 scheduler.arm(key[1])
+            elif key[0] in ("wf", "act"):
+                engine.wakeups.notify_one(key)  # the remote write's own poller takes the rest
             else:
-                engine.wakeups.notify(key)
+                engine.wakeups.notify_all(key)
 
     listen = getattr(database, "listen", None)
     if listen is not None:

@@ -276,7 +276,10 @@ class PostgresDatabase:
                     async for note in conn.notifies():
                         message = json.loads(note.payload)
                         if message.get("o") != self.origin:
-                            callback([tuple(k) for k in message["k"]])
+                            try:
+                                callback([tuple(k) for k in message["k"]])
+                            except Exception:  # noqa: BLE001 - a bad callback must not drop LISTEN
+                                log.exception("wake-up callback failed")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep listening across database restarts
