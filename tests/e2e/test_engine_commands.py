@@ -360,9 +360,11 @@ def test_result_long_poll_returns_when_the_run_ends(worker: ProtocolWorker) -> N
 
     wid = worker.start()
     answers: list[dict] = []
-    waiter = threading.Thread(target=lambda: answers.append(
-        expect(worker.engine.client().get(f"/workflows/{wid}/result", params={"wait_secs": 10}))
-    ))
+    def wait_for_result() -> None:
+        with worker.engine.client() as client:
+            answers.append(expect(client.get(f"/workflows/{wid}/result", params={"wait_secs": 10})))
+
+    waiter = threading.Thread(target=wait_for_result)
     waiter.start()
     time.sleep(0.2)
     worker.step([complete_cmd(42)], wid)
