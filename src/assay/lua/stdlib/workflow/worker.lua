@@ -113,15 +113,18 @@ local function housekeeping(w)
         sleep(w.tick)
         local now = time()
         -- Extend leases of workflow tasks running long (slow side effects, big replays).
+        -- Due ones are collected first: the requests yield, and tasks started meanwhile
+        -- add keys, which must not happen during a `pairs` traversal.
+        local due = {}
         for id, lease in pairs(w.leases) do
-            if lease.expires - now < w.lease_margin then
-                local ok, status, data = pcall(api.call, "POST", "/workflow-tasks/" .. api.escape(id) .. "/heartbeat",
-                    { worker_id = w.worker_id, lease_token = lease.token })
-                if ok and status == 200 and type(data) == "table" and w.leases[id] == lease then
-                    lease.expires = data.lease_expires_at
-                elseif ok and status == 409 then
-                    w.leases[id] = nil  -- lost: the submit will be refused too
-                end
+            if now >= lease.renew_at then due[#due + 1] = { id = id, lease = lease } end
+        end
+        for _, d in ipairs(due) do
+            d.lease.renew_at = now + d.lease.interval
+            local ok, status = pcall(api.call, "POST", "/workflow-tasks/" .. api.escape(d.id) .. "/heartbeat",
+                { worker_id = w.worker_id, lease_token = d.lease.token })
+            if ok and status == 409 and w.leases[d.id] == d.lease then
+                w.leases[d.id] = nil  -- lost: the submit will be refused too
             end
         end
         if now - last_beat >= w.heartbeat_secs then
@@ -144,7 +147,7 @@ function M.listen(reg, opts)
         identity = opts.identity or ("assay-lua@" .. (os.hostname and os.hostname() or "unknown")),
         max_wf = opts.max_concurrent_workflows or 10, max_act = opts.max_concurrent_activities or 20,
         wait_secs = opts.poll_wait_secs or 25, heartbeat_secs = opts.heartbeat_secs or 10,
-        max_backoff = opts.max_backoff_secs or 10, tick = 1,
+        max_backoff = opts.max_backoff_secs or 10, tick = 0.5,
         workflows = reg.workflows, activities = reg.activities,
         leases = {}, stats = { sticky_hits = 0, replays = 0 }, stopping = false,
         wf_handles = {}, act_handles = {},
@@ -153,9 +156,10 @@ function M.listen(reg, opts)
     register(w)
 
     local function run_workflow_task(t)
-        local margin = (t.lease_expires_at or (time() + 30)) - time()
-        w.lease_margin = math.max(margin / 2, 2)
-        w.leases[t.workflow_id] = { token = t.lease_token, expires = t.lease_expires_at or (time() + 30) }
+        -- Renew a third of the way through the lease, timed with the local clock (only
+        -- the interval depends on the engine's clock, clamped against skew).
+        local interval = math.min(math.max(((t.lease_expires_at or 0) - time()) / 3, 0.5), 10)
+        w.leases[t.workflow_id] = { token = t.lease_token, interval = interval, renew_at = time() + interval }
         local ok, err = pcall(task.handle, w, t)
         w.leases[t.workflow_id] = nil
         if not ok then log.error("workflow task failed: " .. tostring(err), { workflow_id = t.workflow_id }) end
@@ -166,7 +170,6 @@ function M.listen(reg, opts)
     end
 
     local loops = {}
-    w.lease_margin = 15
     if next(w.workflows) and w.max_wf > 0 then
         loops[#loops + 1] = async.spawn(poll_loop, w, "workflow", "/workflow-tasks/poll", w.max_wf,
             w.wf_handles, run_workflow_task)
