@@ -342,3 +342,23 @@ def test_combined_mode(combined_engine: tuple[Served, str], issuer: tuple[Issuer
     r = httpx.get(api, headers={"Authorization": "Bearer garbage"}, timeout=10)
     assert r.status_code == 401 and "invalid API key" in r.json()["error"]
     assert_stream(served.url, state.token(key))
+
+
+LUA_LIST = """
+local workflow = require("assay.workflow")
+workflow.connect(env.get("ENGINE"), { token = env.get("TOKEN") })
+local ok, err = pcall(workflow.list, {})
+if ok then print("LISTED") else print("ERROR: " .. tostring(err)) end
+"""
+
+
+def test_lua_client_sends_the_token_and_explains_401(api_key_engine: tuple[Served, str], tmp_path: Path) -> None:
+    served, key = api_key_engine
+    script = tmp_path / "list.lua"
+    script.write_text(LUA_LIST)
+    env = {**_env(), "HOME": str(tmp_path), "ENGINE": served.url}
+    allowed = assay("run", str(script), env={**env, "TOKEN": key})
+    assert "LISTED" in allowed.stdout, allowed.stdout + allowed.stderr
+    denied = assay("run", str(script), env={**env, "TOKEN": ""})
+    assert "ERROR:" in denied.stdout, denied.stdout + denied.stderr
+    assert "HTTP 401" in denied.stdout and "this engine expects an API key" in denied.stdout
