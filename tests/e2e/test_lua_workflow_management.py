@@ -58,16 +58,25 @@ def test_management_functions(engine: Engine, tmp_path: Path) -> None:
         assert "workflow.schedules.create failed: HTTP 404" in out["sched_error"], out["sched_error"]
 
 
-def test_connect_without_token_names_the_token(tmp_path_factory, tmp_path: Path) -> None:
+def test_token_required_and_accepted(tmp_path_factory, tmp_path: Path) -> None:
     serve_help = subprocess.run([sys.executable, "-m", "assay", "serve", "--help"], capture_output=True, text=True)
     if "--auth-api-key" not in serve_help.stdout:
         pytest.skip("assay serve has no --auth-api-key in this build yet")
     secured = Engine(tmp_path_factory.mktemp("auth-engine"), args=("--auth-api-key",))
+    made = subprocess.run(
+        [sys.executable, "-m", "assay", "serve", "--generate-api-key", "--label", "e2e",
+         "--backend", f"sqlite:///{secured.db}"], capture_output=True, text=True, env=_clean_env(), timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    key = next(word for word in made.stdout.split() if word.startswith("assay_"))
     secured.start()
     try:
-        done = run_script(secured.url, WORKERS / "manage.lua", tmp_path, QUEUE="q", WF_ID=uid("auth"))
+        refused = run_script(secured.url, WORKERS / "manage.lua", tmp_path, QUEUE="q", WF_ID=uid("auth"))
+        accepted = run_script(secured.url, WORKERS / "manage.lua", tmp_path, QUEUE="q", WF_ID=uid("auth"), TOKEN=key)
     finally:
         secured.stop()
         secured.api.close()
-    assert done.returncode == 1
-    assert "HTTP 401" in done.stderr and "requires a token (API key or JWT)" in done.stderr, done.stderr
+    assert refused.returncode == 1
+    assert "HTTP 401" in refused.stderr and "requires a token (API key or JWT)" in refused.stderr, refused.stderr
+    assert accepted.returncode == 0, accepted.stderr
+    assert json.loads(accepted.stdout.strip().splitlines()[-1])["describe"]["task_queue"] == "q"
