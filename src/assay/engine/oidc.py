@@ -229,18 +229,27 @@ class OidcVerifier:
             )
         return str(doc["jwks_uri"])
 
+    def _needs_fetch(self, *, force: bool) -> bool:
+        now = self._monotonic()
+        fresh = self._fetched_at is not None and now - self._fetched_at < self._ttl
+        if fresh and not force:
+            return False
+        # Rate limit: another request just refreshed (or failed to); do not hammer.
+        return self._attempted_at is None or now - self._attempted_at >= self._min_refresh
+
     async def _refresh(self, *, force: bool) -> None:
         """Fetch the JWKS if the cache is stale (or ``force``), rate-limited either way."""
+        # Checked before the lock too, so requests with known keys never queue behind a
+        # slow fetch triggered by some other token's unknown kid.
+        if not self._needs_fetch(force=force):
+            if force and self._lock.locked():
+                async with self._lock:  # a fetch is under way: its keys may be the ones we need
+                    pass
+            return
         async with self._lock:
-            now = self._monotonic()
-            fresh = self._fetched_at is not None and now - self._fetched_at < self._ttl
-            if fresh and not force:
+            if not self._needs_fetch(force=force):
                 return
-            recently_tried = (
-                self._attempted_at is not None and now - self._attempted_at < self._min_refresh
-            )
-            if recently_tried:
-                return  # another request just refreshed (or failed to); do not hammer
+            now = self._monotonic()
             self._attempted_at = now
             try:
                 if self._jwks_uri is None:

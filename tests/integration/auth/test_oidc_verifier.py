@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -241,3 +242,16 @@ async def test_combined_mode_invalid_jwt_is_not_retried_as_api_key(issuer: Issue
     assert NoKeys.lookups == 0
     ok = await auth.authenticate(f"Bearer {issuer.token(key)}")
     assert ok.kind is PrincipalKind.JWT
+
+
+async def test_concurrent_rotation_burst_fetches_once(issuer: Issuer) -> None:
+    old, new = new_key("rsa", "old"), new_key("ed25519", "new")
+    issuer.published = [old]
+    mono = FakeMonotonic()
+    verifier = verifier_for(issuer, monotonic=mono)
+    await verifier.verify(issuer.token(old))
+    issuer.published = [old, new]
+    mono.now += 11
+    results = await asyncio.gather(*(verifier.verify(issuer.token(new)) for _ in range(10)))
+    assert all(p.subject == "user-42" for p in results)
+    assert issuer.hits["jwks"] == 2
