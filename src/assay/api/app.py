@@ -27,11 +27,15 @@ from assay.engine.settings import EngineSettings
 from assay.store.sql import open_store
 
 log = logging.getLogger("assay.engine")
-PREFIXES = ("/api/v1/engine/workflow", "/api/v1")
+PREFIXES = ("/api/v1", "/api/v1/engine/workflow")
+# Route matching is a linear scan, so the hottest routes come first: the worker protocol,
+# then workflows. Workers use the short prefix; it is matched first (the two prefixes can't
+# both match one path, so the order changes speed only).
 API_ROUTERS = [
-    workflows.router, tasks.router, namespaces.router, schedules.router, stream.router, meta.router,
+    tasks.router, workflows.router, namespaces.router, schedules.router, stream.router, meta.router,
     api_keys.router,
 ]
+DOCUMENTED_PREFIX = "/api/v1/engine/workflow"
 
 
 def _swagger_assets() -> str:
@@ -106,7 +110,7 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
     app.add_middleware(AuthMiddleware, authenticator=lambda: getattr(app.state, "authenticator", None))
     for prefix in PREFIXES:
         for router in API_ROUTERS:
-            app.include_router(router, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
+            app.include_router(router, prefix=prefix, include_in_schema=prefix == DOCUMENTED_PREFIX)
         app.router.routes.append(Mount(f"{prefix}/docs-assets", StaticFiles(directory=_swagger_assets()), name=f"docs-assets{prefix}"))
 
     def openapi_document() -> dict:  # type: ignore[type-arg]

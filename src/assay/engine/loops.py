@@ -86,8 +86,11 @@ class Housekeeper:
         ]
         if self._next_wake is not None:
             candidates.append(self._next_wake)
-        next_at = min(candidates, default=now + MAX_SLEEP_SECS)
-        return min(next_at - engine.clock(), MAX_SLEEP_SECS)
+        next_at = min(candidates + [now + MAX_SLEEP_SECS])
+        # Remember when we wake, so arming a later instant (every claim arms its lease expiry)
+        # does not wake the loop for nothing.
+        self._next_wake = next_at
+        return next_at - engine.clock()
 
 
 class InstanceUpkeep:

@@ -43,6 +43,11 @@ class Engine:
         self.hub = EventHub()
         self.on_housekeeping_armed: Any = None  # set by the loops: callable(wake_at)
 
+    def begin_shutdown(self) -> None:
+        """Release parked long-polls and close event streams (the server is stopping)."""
+        self.wakeups.close()
+        self.hub.close()
+
     # --- publishing ------------------------------------------------------------------------------
 
     def publish(self, changes: Changes) -> None:

@@ -27,6 +27,13 @@ class WakeUps:
     def __init__(self) -> None:
         # Insertion-ordered so notify_one wakes the longest-waiting poller first.
         self._waiters: dict[Hashable, OrderedDict[asyncio.Future[None], None]] = {}
+        self.closed = False
+
+    def close(self) -> None:
+        """Engine shutting down: release every parked poll now (each answers "no work")."""
+        self.closed = True
+        for key in list(self._waiters):
+            self.notify_all(key)
 
     def notify_one(self, key: Hashable) -> None:
         waiters = self._waiters.get(key)
@@ -63,32 +70,34 @@ class WakeUps:
         deadline = loop.time() + max(0.0, wait_secs)
         while True:
             future = self._register(key)
-            claimed = False
+            claimed = leaving = False
             try:
                 result = await attempt()
                 if result is not None:
                     claimed = True
                     return result
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or self.closed:
+                    leaving = True
                     return None
                 try:
                     await asyncio.wait_for(asyncio.shield(future), remaining)
                 except asyncio.TimeoutError:
+                    leaving = True
                     result = await attempt()
                     claimed = result is not None
                     return result
+            except BaseException:
+                leaving = True
+                raise
             finally:
                 self._unregister(key, future)
-                if baton and (claimed or (future.done() and not claimed and _leaving())):
+                # Pass the baton on when we took work (there may be more) or when we were
+                # woken but leave without using the wake-up (timeout, client gone).
+                if baton and (claimed or (leaving and future.done())):
                     self.notify_one(key)
 
     @property
     def waiting(self) -> int:
         return sum(len(w) for w in self._waiters.values())
 
-
-def _leaving() -> bool:
-    """True when the current poll is being cancelled (its client disconnected)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
