@@ -6,8 +6,8 @@ instance), so a fire starts within milliseconds of its due second; a 1 s safety 
 the delay for anything missed (a buffered start whose previous run just closed).
 
 Leadership: on PostgreSQL only the instance holding an advisory lock on a dedicated
-connection fires (``Database.leader_election``); the others retry every second, so when the
-leader dies (its session ends, the lock is freed) another takes over within about a second.
+connection fires (``Database.leader_election``); the others retry every quarter second, so when the
+leader dies (its session ends, the lock is freed) another takes over well within a second.
 Leadership is an optimisation, not the guarantee: each fire is claimed by a guarded UPDATE
 (see ``assay.store.sql_schedules``), so even two instances that both believe they lead
 cannot fire a due time twice. SQLite serves one instance, which always leads.
