@@ -71,13 +71,14 @@ local function await_engine(w, who, err)
 end
 
 -- Forget finished tasks (awaiting frees the runtime's handle; errors are logged there).
-local function reap(handles)
+local function reap(w, handles)
     for i = #handles, 1, -1 do
         local h = handles[i]
         if h.done() then
             local ok, err = pcall(h.await)
             if not ok then log.error("task crashed: " .. tostring(err)) end
             table.remove(handles, i)
+            if h.workflow_id and w.running[h.workflow_id] == h then w.running[h.workflow_id] = nil end
         end
     end
 end
@@ -85,7 +86,7 @@ end
 local function poll_loop(w, who, path, limit, handles, start)
     local delay = 0  -- backoff for refused polls
     while not w.stopping do
-        reap(handles)
+        reap(w, handles)
         if #handles >= limit then
             async.wait_any(handles)
         else
@@ -94,7 +95,15 @@ local function poll_loop(w, who, path, limit, handles, start)
             local ok, status, data, raw = pcall(api.call, "POST", path, body, { timeout = w.wait_secs + 15 })
             if ok and status == 200 then
                 delay = 0
-                if type(data) == "table" then handles[#handles + 1] = async.spawn(start, data) end
+                if type(data) == "table" then
+                    local prev = data.workflow_id and w.running[data.workflow_id]
+                    local h = async.spawn(start, data, prev)
+                    handles[#handles + 1] = h
+                    if data.workflow_id then  -- remembered so the next task of it waits for this one
+                        h.workflow_id = data.workflow_id
+                        w.running[data.workflow_id] = h
+                    end
+                end
             elseif ok then
                 -- The engine answers but refuses (auth, validation): log and back off.
                 delay = math.min(math.max(delay * 2, 0.5), w.max_backoff)
@@ -150,12 +159,20 @@ function M.listen(reg, opts)
         max_backoff = opts.max_backoff_secs or 10, tick = 0.5,
         workflows = reg.workflows, activities = reg.activities,
         leases = {}, stats = { sticky_hits = 0, replays = 0 }, stopping = false,
-        wf_handles = {}, act_handles = {},
+        wf_handles = {}, act_handles = {}, running = {},
     }
     w.cache = lru.new(opts.sticky_cache_size or 500, function(_, run) run:close() end)
     register(w)
 
-    local function run_workflow_task(t)
+    local function run_workflow_task(t, prev)
+        -- The next task of a workflow can be claimed before the coroutine that submitted the
+        -- previous batch has resumed (both answers are ready together). Waiting for it keeps
+        -- the run's tasks in order, so the sticky cache is updated before it is looked up.
+        -- (`done` raises once the poller has reaped the handle: then it is finished too.)
+        if prev then
+            local ok, done = pcall(prev.done)
+            if ok and not done then pcall(async.wait_any, { prev }) end
+        end
         -- Renew a third of the way through the lease, timed with the local clock (only
         -- the interval depends on the engine's clock, clamped against skew).
         local interval = math.min(math.max(((t.lease_expires_at or 0) - time()) / 3, 0.5), 10)
@@ -184,8 +201,8 @@ function M.listen(reg, opts)
 
     local sig = process.wait_for_shutdown()
     w.stopping = true
-    reap(w.wf_handles)
-    reap(w.act_handles)
+    reap(w, w.wf_handles)
+    reap(w, w.act_handles)
     log.info(string.format("%s received: stopped polling; finishing %d workflow task(s) and %d activity task(s)",
         sig, #w.wf_handles, #w.act_handles))
     -- Pollers may sit in a long poll; cancelling drops that request (nothing claimed yet).
