@@ -56,7 +56,7 @@ class AssayAdapter:
         p = self.procs
         port = p.free_port()
         if self.opts["backend"] == "postgres":
-            self.pg = p.Postgres(self.workdir / "pg")
+            self.pg = p.Postgres(self.workdir)  # it makes <workdir>/pg and opens <workdir> to the postgres user
             self.pg.start()
             backend = self.pg.url("postgres")
         else:
