@@ -180,3 +180,29 @@ def test_cli_round_trip(assay_cli: AssayCli, unique: Callable[[str], str]) -> No
     assert five.code != 0 and "0 */5 * * * *" in five.stderr
     assert assay_cli("schedule", "delete", name).code == 0
     assert assay_cli("schedule", "describe", name).code != 0
+
+
+LUA_SCRIPT = """
+local workflow = require("assay.workflow")
+workflow.connect(os.getenv and os.getenv("ASSAY_ENGINE_URL") or "{url}")
+local s = workflow.schedules.create({{ name = "{name}", workflow_type = "report", cron_expr = "0 0 2 * * *",
+  timezone = "Europe/Berlin", input = {{ full = true }}, overlap_policy = "buffer_one" }})
+assert(s.next_run_at and s.overlap_policy == "buffer_one" and s.input.full == true)
+assert(workflow.schedules.describe("{name}").timezone == "Europe/Berlin")
+assert(workflow.schedules.describe("{name}-missing") == nil)
+assert(workflow.schedules.patch("{name}", {{ cron_expr = "0 30 3 * * *" }}).cron_expr == "0 30 3 * * *")
+assert(workflow.schedules.pause("{name}").paused == true)
+assert(workflow.schedules.resume("{name}").paused == false)
+local ok, err = pcall(workflow.schedules.create, {{ name = "{name}-5", workflow_type = "x", cron_expr = "0 2 * * *" }})
+assert(not ok and tostring(err):find("0 0 2 %* %* %*"), tostring(err))
+assert(workflow.schedules.delete("{name}").deleted == true)
+print("lua schedules ok")
+"""
+
+
+def test_lua_schedules_round_trip(engine: EngineProcess, assay_cli: AssayCli, unique: Callable[[str], str],
+                                  tmp_path) -> None:
+    script = tmp_path / "schedules.lua"
+    script.write_text(LUA_SCRIPT.format(url=engine.url, name=unique("lua")))
+    result = assay_cli("run", str(script))
+    assert result.code == 0 and "lua schedules ok" in result.stdout + result.stderr, result
