@@ -48,7 +48,7 @@ def test_activity_side_effect_sleep_upsert_parallel_query(engine: Engine, worker
     assert state["state"]["progress"]["stage"] == "done"
     # Sticky execution: the handler started once; the side effects ran once each.
     lines = counter.read_text().splitlines()
-    assert lines.count("handler-start") == 1, lines
+    assert lines.count("handler-start") == 1, (lines, [l for l in worker.log().splitlines() if "sticky" in l or "WARN" in l or "ERROR" in l])
     assert lines.count("side-effect-nil") == 1 and lines.count("side-effect-token") == 1
 
 

@@ -83,6 +83,10 @@ function M.handle(w, task)
         w.stats.sticky_hits = w.stats.sticky_hits + 1
         run:apply(task.history)
     else
+        if task.history_after_seq > 0 then
+            log.info("sticky cache miss: replaying the full history", { workflow_id = id,
+                after_seq = task.history_after_seq, cached_seq = run and run.last_seq or json.null })
+        end
         if run then run:close() end
         w.stats.replays = w.stats.replays + 1
         local events = task.history
