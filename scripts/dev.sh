@@ -16,7 +16,10 @@ done
 ASSAY_ENGINE_URL="$URL" .venv/bin/assay run examples/hello/worker.lua &
 WORKER=$!
 sleep 1
-ASSAY_ENGINE_URL="$URL" .venv/bin/assay workflow start --type Hello --input '{"name":"world"}' --queue hello
+ID="hello-$(date +%s)"
+export ASSAY_ENGINE_URL="$URL"
+.venv/bin/assay workflow start --type Hello --id "$ID" --input '{"name":"world"}' --queue hello
+.venv/bin/assay workflow wait "$ID" --timeout 30 && .venv/bin/assay workflow describe "$ID"
 echo
 echo "Engine:    $URL   (dashboard $URL/workflow/ , API docs $URL/api/v1/engine/workflow/docs)"
 echo "Workflows: ASSAY_ENGINE_URL=$URL .venv/bin/assay workflow list"
