@@ -38,6 +38,18 @@ API_ROUTERS = [
 DOCUMENTED_PREFIX = "/api/v1/engine/workflow"
 
 
+def _no_telemetry() -> dict:  # type: ignore[type-arg]
+    """FastAPI >= 0.16x traces every request through OpenTelemetry by default; the engine's
+    hot path (polls, commands) pays for it on every call, so it is off unless asked for."""
+    import inspect
+
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    if os.environ.get("ASSAY_OTEL", "").lower() in ("1", "true", "yes"):
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+
+
 def _swagger_assets() -> str:
     import swagger_ui
 
@@ -92,6 +104,7 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
             await asyncio.sleep(0)
 
     app = FastAPI(
+        **_no_telemetry(),
         title="assay workflow engine API",
         version=settings.version,
         description=(
