@@ -16,7 +16,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 
 CACHE_LIMIT = 2000
 
@@ -51,71 +52,90 @@ def decide(kind: str, arg: Any, history: list[dict], first_seen: dict[int, float
 
 
 class Worker:
-    def __init__(self, url: str, queue: str, *, workflow_pollers: int = 6, activity_pollers: int = 6) -> None:
+    def __init__(self, url: str, queue: str, *, workflow_pollers: int = 4, activity_pollers: int = 4) -> None:
         self.api = url.rstrip("/") + "/api/v1"
         self.queue = queue
-        self.client = httpx.AsyncClient(timeout=90, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
         self.workflow_pollers = workflow_pollers
         self.activity_pollers = activity_pollers
         self.histories: OrderedDict[str, tuple[list[dict], dict[int, float]]] = OrderedDict()
         self.stopping = asyncio.Event()
         self.worker_id = ""
+        self.session: aiohttp.ClientSession | None = None
 
     async def post(self, path: str, body: dict) -> Any:
-        response = await self.client.post(self.api + path, json=body)
-        if response.status_code >= 400:
-            return {"__error__": response.status_code, "body": response.text}
-        return response.json()
+        assert self.session is not None
+        async with self.session.post(self.api + path, data=orjson.dumps(body),
+                                     headers={"content-type": "application/json"}) as response:
+            raw = await response.read()
+            if response.status >= 400:
+                return {"__error__": response.status, "body": raw.decode()}
+            return orjson.loads(raw)
 
     async def run(self) -> None:
-        reg = await self.post("/workers/register", {"identity": f"bench-{os.getpid()}", "queue": self.queue})
-        self.worker_id = reg["worker_id"]
-        print("READY", flush=True)
-        tasks = [asyncio.create_task(self.workflow_loop()) for _ in range(self.workflow_pollers)]
-        tasks += [asyncio.create_task(self.activity_loop()) for _ in range(self.activity_pollers)]
-        await self.stopping.wait()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.client.aclose()
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=90)) as session:
+            self.session = session
+            reg = await self.post("/workers/register", {"identity": f"bench-{os.getpid()}", "queue": self.queue})
+            self.worker_id = reg["worker_id"]
+            print("READY", flush=True)
+            tasks = [asyncio.create_task(self.workflow_loop()) for _ in range(self.workflow_pollers)]
+            tasks += [asyncio.create_task(self.activity_loop()) for _ in range(self.activity_pollers)]
+            await self.stopping.wait()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def workflow_loop(self) -> None:
-        body = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20, "sticky": True}
+        poll = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20, "sticky": True}
+        nxt = {"queue": self.queue, "sticky": True}
+        task: Any = None
         while True:
-            task = await self.post("/workflow-tasks/poll", body)
-            if not task or "__error__" in task:
-                continue
-            wid = task["workflow_id"]
-            cached = self.histories.pop(wid, None)
-            now = time.time()
-            if task["history_after_seq"] and cached is None:
-                full = await self.client.get(f"{self.api}/workflows/{wid}/events")
-                history, seen = full.json(), {}
-            elif cached is not None and task["history_after_seq"]:
-                history, seen = cached
-                history.extend(task["history"])
-            else:
-                history, seen = list(task["history"]), {}
-            for e in task["history"]:
-                seen.setdefault(e["seq"], now)
-            commands = decide(task["workflow_type"], task["input"], history, seen)
-            result = await self.post(f"/workflow-tasks/{wid}/commands", {
-                "worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands,
-            })
-            done = any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands)
-            if "__error__" not in (result or {}) and not done:
-                self.histories[wid] = (history, seen)
-                if len(self.histories) > CACHE_LIMIT:
-                    self.histories.popitem(last=False)
+            if not task:
+                task = await self.post("/workflow-tasks/poll", poll)
+                if not task or "__error__" in task:
+                    task = None
+                    continue
+            task = await self.run_workflow_task(task, nxt)
+
+    async def run_workflow_task(self, task: dict, nxt: dict) -> Any:
+        wid = task["workflow_id"]
+        cached = self.histories.pop(wid, None)
+        now = time.time()
+        if task["history_after_seq"] and cached is None:
+            async with self.session.get(f"{self.api}/workflows/{wid}/events") as r:  # type: ignore[union-attr]
+                history, seen = orjson.loads(await r.read()), {}
+        elif cached is not None and task["history_after_seq"]:
+            history, seen = cached
+            history.extend(task["history"])
+        else:
+            history, seen = list(task["history"]), {}
+        for e in task["history"]:
+            seen.setdefault(e["seq"], now)
+        commands = decide(task["workflow_type"], task["input"], history, seen)
+        reply = await self.post(f"/workflow-tasks/{wid}/commands", {
+            "worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands, "next": nxt,
+        })
+        done = any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands)
+        if reply and "__error__" not in reply and not done:
+            self.histories[wid] = (history, seen)
+            if len(self.histories) > CACHE_LIMIT:
+                self.histories.popitem(last=False)
+        return (reply or {}).get("next_task")
 
     async def activity_loop(self) -> None:
-        body = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20}
+        poll = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20}
+        nxt = {"queue": self.queue, "worker_id": self.worker_id}
+        task: Any = None
         while True:
-            task = await self.post("/tasks/poll", body)
-            if not task or "__error__" in task:
-                continue
+            if not task:
+                task = await self.post("/tasks/poll", poll)
+                if not task or "__error__" in task:
+                    task = None
+                    continue
             # Every benchmark activity returns its input.
-            await self.post(f"/tasks/{task['id']}/complete", {"result": task["input"], "attempt": task["attempt"]})
+            reply = await self.post(f"/tasks/{task['id']}/complete",
+                                    {"result": task["input"], "attempt": task["attempt"], "next": nxt})
+            task = (reply or {}).get("next_task")
 
 
 def main(argv: list[str]) -> None:

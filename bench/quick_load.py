@@ -9,19 +9,20 @@ import asyncio
 import sys
 import time
 
-import httpx
+import aiohttp
 
 
 async def main(url: str, queue: str, n: int) -> None:
-    async with httpx.AsyncClient(base_url=url + "/api/v1", timeout=120,
-                                 limits=httpx.Limits(max_connections=None)) as client:
+    api = url + "/api/v1"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
         async def one(i: int) -> None:
             wid = f"load-{queue}-{i}-{time.time_ns()}"
-            r = await client.post("/workflows", json={"workflow_type": "echo", "workflow_id": wid, "input": i, "task_queue": queue})
-            r.raise_for_status()
+            async with client.post(f"{api}/workflows", json={"workflow_type": "echo", "workflow_id": wid, "input": i, "task_queue": queue}) as r:
+                assert r.status == 201, await r.text()
             while True:
-                out = (await client.get(f"/workflows/{wid}/result", params={"wait_secs": 60})).json()
-                if out["status"] != "RUNNING" and out["status"] != "PENDING":
+                async with client.get(f"{api}/workflows/{wid}/result", params={"wait_secs": "60"}) as r:
+                    out = await r.json()
+                if out["status"] not in ("RUNNING", "PENDING"):
                     assert out["result"] == i, out
                     return
 

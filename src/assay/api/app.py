@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from assay.api.auth import AuthMiddleware
 from assay.api.errors import install_error_handlers
+from assay.api.fastlane import FastLane
 from assay.api.jsonresponse import json_response
 from assay.api.routes import api_keys, meta, namespaces, schedules, stream, tasks, workflows
 from assay.engine.auth import build_authenticator
@@ -36,6 +37,21 @@ API_ROUTERS = [
     api_keys.router,
 ]
 DOCUMENTED_PREFIX = "/api/v1/engine/workflow"
+HOT_ROUTES = [
+    ("POST", "/workflow-tasks/poll", tasks.poll_workflow_task),
+    ("POST", "/workflow-tasks/{workflow_id}/commands", tasks.submit_commands),
+    ("POST", "/workflow-tasks/{workflow_id}/heartbeat", tasks.extend_lease),
+    ("POST", "/tasks/poll", tasks.poll_activity),
+    ("POST", "/tasks/{activity_id}/complete", tasks.complete_activity),
+    ("POST", "/tasks/{activity_id}/fail", tasks.fail_activity),
+    ("POST", "/tasks/{activity_id}/heartbeat", tasks.heartbeat_activity),
+    ("POST", "/workers/heartbeat", tasks.heartbeat_worker),
+    ("POST", "/workflows", workflows.start_workflow),
+    ("GET", "/workflows/{workflow_id}", workflows.describe_workflow),
+    ("GET", "/workflows/{workflow_id}/result", workflows.workflow_result),
+    ("GET", "/workflows/{workflow_id}/events", workflows.workflow_events),
+    ("POST", "/workflows/{workflow_id}/signal/{name}", workflows.signal_workflow),
+]
 
 
 def _no_telemetry() -> dict:  # type: ignore[type-arg]
@@ -118,6 +134,8 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Inside auth (added after it, so auth stays outermost): hot routes skip FastAPI routing.
+    app.add_middleware(FastLane, prefixes=PREFIXES, routes=HOT_ROUTES)
     # Pure ASGI and outermost: gates every route except the open set (health, version,
     # docs, openapi, dashboard) and lets the SSE stream stream. See assay.api.auth.
     app.add_middleware(AuthMiddleware, authenticator=lambda: getattr(app.state, "authenticator", None))

@@ -75,6 +75,16 @@ class PollBody(_Body):
     sticky: bool = Field(default=False, description="Send only events newer than this worker saw last time.")
 
 
+class NextTaskBody(_Body):
+    """Piggy-backed poll: answer the next claimable task of this queue with the reply
+    (never waits), saving the worker a round trip while there is work."""
+
+    queue: str = NAME
+    namespace: str = Field(default="main", min_length=1, max_length=200)
+    worker_id: str | None = Field(default=None, max_length=400, description="Claimant (activity replies)")
+    sticky: bool = False
+
+
 class CommandModel(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal[
@@ -91,6 +101,7 @@ class CommandsBody(_Body):
         default_factory=list,
         description="Worker commands; each an object with `type` (see docs/reference/rest-api.md).",
     )
+    next: NextTaskBody | None = Field(default=None, description="Also claim the next workflow task (`next_task`).")
 
 
 class LeaseBody(_Body):
@@ -101,12 +112,14 @@ class LeaseBody(_Body):
 class CompleteTaskBody(_Body):
     result: Json = None
     attempt: int | None = Field(default=None, ge=1)
+    next: NextTaskBody | None = Field(default=None, description="Also claim the next activity task (`next_task`).")
 
 
 class FailTaskBody(_Body):
     error: str = Field(default="activity failed")
     attempt: int | None = Field(default=None, ge=1)
     non_retryable: bool = False
+    next: NextTaskBody | None = Field(default=None, description="Also claim the next activity task (`next_task`).")
 
 
 class HeartbeatTaskBody(_Body):

@@ -20,6 +20,7 @@ from assay.api.schemas import (
     FailTaskBody,
     HeartbeatTaskBody,
     LeaseBody,
+    NextTaskBody,
     PollBody,
     RegisterWorkerBody,
     WorkerIdBody,
@@ -33,7 +34,7 @@ router = APIRouter(tags=["worker protocol"])
 T = TypeVar("T")
 
 
-async def _unless_disconnected(request: Request, poll: Awaitable[T | None]) -> T | None:
+async def _unless_disconnected(request: Request, poll: Awaitable[T | None], wait_secs: float = 1.0) -> T | None:
     """Run a long-poll, cancelled as soon as the client goes away.
 
     Fix (found by the Lua worker e2e tests): the ASGI server does not cancel a handler when
@@ -41,6 +42,8 @@ async def _unless_disconnected(request: Request, poll: Awaitable[T | None]) -> T
     claimed the next task, which was then lost until its timeout. Cancelling it makes
     ``WakeUps.poll`` hand the wake-up on to a live poller instead.
     """
+    if wait_secs <= 0:
+        return await poll  # answers at once: nothing to watch
     work = asyncio.ensure_future(poll)
 
     async def disconnected() -> None:
@@ -95,7 +98,7 @@ async def poll_workflow_task(request: Request) -> Response:
     body = await parse_body(request, PollBody)
     task = await _unless_disconnected(request, engine_of(request).poll_workflow_task(
         body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs, sticky=body.sticky
-    ))
+    ), body.wait_secs)
     return json_response(task.to_wire() if task else None)
 
 
@@ -104,8 +107,13 @@ async def poll_workflow_task(request: Request) -> Response:
 async def submit_commands(request: Request, workflow_id: str) -> Response:
     body = await parse_body(request, CommandsBody)
     commands = parse_batch(body.commands)
-    applied = await engine_of(request).submit_commands(workflow_id, body.worker_id, body.lease_token, commands)
-    return json_response({"ok": True, "applied": applied})
+    engine = engine_of(request)
+    applied = await engine.submit_commands(workflow_id, body.worker_id, body.lease_token, commands)
+    reply: dict = {"ok": True, "applied": applied}
+    if body.next is not None:
+        task = await engine.poll_workflow_task(body.next.namespace, body.next.queue, body.worker_id, sticky=body.next.sticky)
+        reply["next_task"] = task.to_wire() if task else None
+    return json_response(reply)
 
 
 @router.post("/workflow-tasks/{workflow_id}/heartbeat", openapi_extra=body_schema(LeaseBody),
@@ -121,7 +129,8 @@ async def extend_lease(request: Request, workflow_id: str) -> Response:
 async def poll_activity(request: Request) -> Response:
     body = await parse_body(request, PollBody)
     activity = await _unless_disconnected(
-        request, engine_of(request).poll_activity(body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs)
+        request, engine_of(request).poll_activity(body.namespace, body.queue, body.worker_id, wait_secs=body.wait_secs),
+        body.wait_secs,
     )
     return json_response(activity.to_wire() if activity else None)
 
@@ -130,8 +139,9 @@ async def poll_activity(request: Request) -> Response:
              responses=errors(404, 409, 422), summary="Report an activity result")
 async def complete_activity(request: Request, activity_id: int) -> Response:
     body = await parse_body(request, CompleteTaskBody, optional=True)
-    await engine_of(request).complete_activity(activity_id, body.result, body.attempt)
-    return json_response({"ok": True})
+    engine = engine_of(request)
+    await engine.complete_activity(activity_id, body.result, body.attempt)
+    return json_response({"ok": True, **await _next_activity(request, body.next)})
 
 
 @router.post("/tasks/{activity_id}/fail", openapi_extra=body_schema(FailTaskBody, optional=True),
@@ -139,7 +149,15 @@ async def complete_activity(request: Request, activity_id: int) -> Response:
 async def fail_activity(request: Request, activity_id: int) -> Response:
     body = await parse_body(request, FailTaskBody, optional=True)
     outcome = await engine_of(request).fail_activity(activity_id, body.error, body.attempt, body.non_retryable)
-    return json_response(outcome)
+    return json_response({**outcome, **await _next_activity(request, body.next)})
+
+
+async def _next_activity(request: Request, nxt: NextTaskBody | None) -> dict:
+    if nxt is None:
+        return {}
+    worker_id = nxt.worker_id or "anonymous"
+    activity = await engine_of(request).poll_activity(nxt.namespace, nxt.queue, worker_id)
+    return {"next_task": activity.to_wire() if activity else None}
 
 
 @router.post("/tasks/{activity_id}/heartbeat", openapi_extra=body_schema(HeartbeatTaskBody, optional=True),
