@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 CONFIGS = {
     "assay-sqlite": {"backend": "sqlite", "worker": "python"},
@@ -47,7 +47,7 @@ class AssayAdapter:
         self.server: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.pg: Any = None
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.queue = f"bench-{os.getpid()}"
         self._ids = itertools.count(1)
         self.url = ""
@@ -84,13 +84,14 @@ class AssayAdapter:
             if time.monotonic() > deadline:
                 raise TimeoutError("worker not ready")
             await asyncio.sleep(0.05)
-        self.client = httpx.AsyncClient(
-            base_url=self.url + "/api/v1", timeout=120, limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000)
+        self.api = self.url + "/api/v1"
+        self.client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
         )
 
     async def stop(self) -> None:
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
             self.client = None
         self.procs.stop_proc(self.worker, signal.SIGTERM, grace=10)
         self.worker = None
@@ -109,18 +110,20 @@ class AssayAdapter:
     async def start_workflow(self, kind: str, arg: Any) -> Any:
         assert self.client is not None
         workflow_id = f"{kind}-{self.queue}-{next(self._ids)}"
-        response = await self.client.post("/workflows", json={
+        async with self.client.post(f"{self.api}/workflows", json={
             "workflow_type": kind, "workflow_id": workflow_id, "input": arg, "task_queue": self.queue,
-        })
-        response.raise_for_status()
+        }) as response:
+            if response.status != 201:
+                raise RuntimeError(f"start failed: {response.status} {await response.text()}")
         return workflow_id
 
     async def wait_result(self, handle: Any) -> Any:
         assert self.client is not None
         while True:
-            response = await self.client.get(f"/workflows/{handle}/result", params={"wait_secs": 60})
-            response.raise_for_status()
-            outcome = response.json()
+            async with self.client.get(f"{self.api}/workflows/{handle}/result", params={"wait_secs": "60"}) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"result failed: {response.status} {await response.text()}")
+                outcome = await response.json()
             if outcome["status"] == "COMPLETED":
                 return outcome["result"]
             if outcome["status"] in ("FAILED", "CANCELLED", "TIMED_OUT"):
