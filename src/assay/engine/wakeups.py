@@ -81,7 +81,8 @@ class WakeUps:
                     leaving = True
                     return None
                 try:
-                    await asyncio.wait_for(asyncio.shield(future), remaining)
+                    # The future is ours alone, so a timeout may cancel it outright.
+                    await asyncio.wait_for(future, remaining)
                 except asyncio.TimeoutError:
                     leaving = True
                     result = await attempt()
@@ -94,7 +95,7 @@ class WakeUps:
                 self._unregister(key, future)
                 # Pass the baton on when we took work (there may be more) or when we were
                 # woken but leave without using the wake-up (timeout, client gone).
-                if baton and (claimed or (leaving and future.done())):
+                if baton and (claimed or (leaving and future.done() and not future.cancelled())):
                     self.notify_one(key)
 
     @property

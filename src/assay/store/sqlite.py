@@ -147,18 +147,27 @@ class SqliteDatabase:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             # call_soon: every write queued during this loop iteration joins the group.
-            loop.call_soon(lambda: loop.create_task(self._flush()))
+            if self._sync_commit:
+                loop.call_soon(lambda: loop.create_task(self._flush_off_loop()))
+            else:
+                loop.call_soon(self._flush_now)
         return await future
 
-    async def _flush(self) -> None:
+    def _flush_now(self) -> None:
+        """NORMAL durability: run the group right here on the loop (tens of microseconds)."""
+        self._flush_scheduled = False
+        while self._pending:
+            batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
+            for (ok, value), (_fn, future) in zip(self._run_group(batch), batch):
+                _settle(future, ok, value)
+
+    async def _flush_off_loop(self) -> None:
+        """FULL durability: the COMMIT is an fsync; run groups in a thread, one at a time."""
         async with self._flushing:
             self._flush_scheduled = False
             while self._pending:
                 batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
-                if self._sync_commit:
-                    outcomes = await asyncio.to_thread(self._run_group, batch)
-                else:
-                    outcomes = self._run_group(batch)
+                outcomes = await asyncio.to_thread(self._run_group, batch)
                 for (ok, value), (_fn, future) in zip(outcomes, batch):
                     _settle(future, ok, value)
 
@@ -203,7 +212,10 @@ class SqliteDatabase:
         if self._closed:
             return
         if self._pending:
-            await self._flush()
+            if self._sync_commit:
+                await self._flush_off_loop()
+            else:
+                self._flush_now()
         async with self._flushing:
             self._closed = True
             for conn in (self._writer, self._reader):
