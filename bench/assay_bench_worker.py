@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any
 
 import aiohttp
@@ -86,18 +86,41 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def workflow_loop(self) -> None:
-        poll = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20, "sticky": True}
-        nxt = {"queue": self.queue, "sticky": True}
-        task: Any = None
-        while True:
-            if not task:
-                task = await self.post("/workflow-tasks/poll", poll)
-                if not task or "__error__" in task:
-                    task = None
-                    continue
-            task = await self.run_workflow_task(task, nxt)
+        await self.drive("/workflow-tasks/poll", "wf")
 
-    async def run_workflow_task(self, task: dict, nxt: dict) -> Any:
+    async def activity_loop(self) -> None:
+        await self.drive("/tasks/poll", "act")
+
+    async def drive(self, poll_path: str, kind: str) -> None:
+        """One poller: long-poll for a task, then follow the chain of eager hand-backs
+        (workflow task -> its activities -> its next workflow task ...) without polling."""
+        poll = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20, "sticky": True}
+        work: deque[tuple[str, dict]] = deque()
+        while True:
+            if not work:
+                task = await self.post(poll_path, poll)
+                if not task or "__error__" in task:
+                    continue
+                work.append((kind, task))
+            what, task = work.popleft()
+            if what == "wf":
+                reply = await self.run_workflow_task(task)
+                work.extend(("act", a) for a in reply.get("activity_tasks") or ())
+                if reply.get("next_task"):
+                    work.append(("wf", reply["next_task"]))
+            else:
+                # Every benchmark activity returns its input.
+                reply = await self.post(f"/tasks/{task['id']}/complete", {
+                    "result": task["input"], "attempt": task["attempt"],
+                    "workflow_task": {"queue": self.queue, "worker_id": self.worker_id, "sticky": True},
+                    "next": {"queue": self.queue, "worker_id": self.worker_id},
+                }) or {}
+                if reply.get("workflow_task"):
+                    work.append(("wf", reply["workflow_task"]))
+                if reply.get("next_task"):
+                    work.append(("act", reply["next_task"]))
+
+    async def run_workflow_task(self, task: dict) -> dict:
         wid = task["workflow_id"]
         cached = self.histories.pop(wid, None)
         now = time.time()
@@ -113,29 +136,16 @@ class Worker:
             seen.setdefault(e["seq"], now)
         commands = decide(task["workflow_type"], task["input"], history, seen)
         reply = await self.post(f"/workflow-tasks/{wid}/commands", {
-            "worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands, "next": nxt,
-        })
+            "worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands,
+            "eager_activities": {"queue": self.queue},
+            "next": {"queue": self.queue, "sticky": True},
+        }) or {}
         done = any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands)
-        if reply and "__error__" not in reply and not done:
+        if "__error__" not in reply and not done:
             self.histories[wid] = (history, seen)
             if len(self.histories) > CACHE_LIMIT:
                 self.histories.popitem(last=False)
-        return (reply or {}).get("next_task")
-
-    async def activity_loop(self) -> None:
-        poll = {"queue": self.queue, "worker_id": self.worker_id, "wait_secs": 20}
-        nxt = {"queue": self.queue, "worker_id": self.worker_id}
-        task: Any = None
-        while True:
-            if not task:
-                task = await self.post("/tasks/poll", poll)
-                if not task or "__error__" in task:
-                    task = None
-                    continue
-            # Every benchmark activity returns its input.
-            reply = await self.post(f"/tasks/{task['id']}/complete",
-                                    {"result": task["input"], "attempt": task["attempt"], "next": nxt})
-            task = (reply or {}).get("next_task")
+        return reply if "__error__" not in reply else {}
 
 
 def main(argv: list[str]) -> None:

@@ -85,6 +85,25 @@ class NextTaskBody(_Body):
     sticky: bool = False
 
 
+class EagerActivitiesBody(_Body):
+    """Eager activity dispatch: hand the activities this batch scheduled on ``queue`` straight
+    back to the submitting worker (``activity_tasks`` in the reply), up to ``max``."""
+
+    queue: str = NAME
+    namespace: str = Field(default="main", min_length=1, max_length=200)
+    max: int = Field(default=10, ge=1, le=100)
+
+
+class EagerWorkflowBody(_Body):
+    """Eager hand-back: if the result made its workflow dispatchable, lease that workflow task
+    to this worker in the reply (``workflow_task``)."""
+
+    queue: str = NAME
+    namespace: str = Field(default="main", min_length=1, max_length=200)
+    worker_id: str = NAME
+    sticky: bool = True
+
+
 class CommandModel(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal[
@@ -102,6 +121,7 @@ class CommandsBody(_Body):
         description="Worker commands; each an object with `type` (see docs/reference/rest-api.md).",
     )
     next: NextTaskBody | None = Field(default=None, description="Also claim the next workflow task (`next_task`).")
+    eager_activities: EagerActivitiesBody | None = None
 
 
 class LeaseBody(_Body):
@@ -113,6 +133,7 @@ class CompleteTaskBody(_Body):
     result: Json = None
     attempt: int | None = Field(default=None, ge=1)
     next: NextTaskBody | None = Field(default=None, description="Also claim the next activity task (`next_task`).")
+    workflow_task: EagerWorkflowBody | None = None
 
 
 class FailTaskBody(_Body):
@@ -120,6 +141,7 @@ class FailTaskBody(_Body):
     attempt: int | None = Field(default=None, ge=1)
     non_retryable: bool = False
     next: NextTaskBody | None = Field(default=None, description="Also claim the next activity task (`next_task`).")
+    workflow_task: EagerWorkflowBody | None = None
 
 
 class HeartbeatTaskBody(_Body):

@@ -26,7 +26,7 @@ from assay.engine.settings import EngineSettings
 from assay.engine.stream import EventHub, StreamMessage
 from assay.engine.wakeups import WakeUps
 from assay.errors import InvalidInput, NotFound
-from assay.store.base import Changes, StartRequest, Store, WorkflowFilter
+from assay.store.base import Changes, EagerActivities, HandBack, StartRequest, Store, WorkflowFilter
 from assay.store.sql import new_run_id
 
 ENGINE_VERSION_ATTRIBUTE = "assay_engine_version"
@@ -217,11 +217,14 @@ class Engine:
         return await self.wakeups.poll(("wf", namespace, queue), attempt, self._bounded_wait(wait_secs))
 
     async def submit_commands(
-        self, workflow_id: str, worker_id: str, lease_token: str | None, commands: Sequence[Command]
-    ) -> int:
-        applied, changes = await self.store.submit_commands(workflow_id, worker_id, lease_token, commands)
+        self, workflow_id: str, worker_id: str, lease_token: str | None, commands: Sequence[Command],
+        *, eager: EagerActivities | None = None,
+    ) -> tuple[int, list[Activity]]:
+        """Apply a batch; with ``eager``, also return the activities it scheduled on the
+        worker's queue, already claimed for it (no poll round trip)."""
+        applied, changes = await self.store.submit_commands(workflow_id, worker_id, lease_token, commands, eager=eager)
         self.publish(changes)
-        return applied
+        return applied, [a for a in changes.handed_back if isinstance(a, Activity)]
 
     async def extend_lease(self, workflow_id: str, worker_id: str, lease_token: str | None) -> float:
         return await self.store.extend_workflow_lease(
@@ -236,13 +239,25 @@ class Engine:
 
         return await self.wakeups.poll(("act", namespace, queue), attempt, self._bounded_wait(wait_secs))
 
-    async def complete_activity(self, activity_id: int, result: Any, attempt: int | None) -> None:
-        self.publish(await self.store.complete_activity(activity_id, result, attempt))
+    def hand_back(self, worker_id: str, namespace: str, queue: str, sticky: bool) -> HandBack:
+        return HandBack(worker_id, namespace, queue, sticky, self.settings.dispatch_timeout_secs)
 
-    async def fail_activity(self, activity_id: int, error: str, attempt: int | None, non_retryable: bool) -> dict[str, Any]:
-        outcome, changes = await self.store.fail_activity(activity_id, error, attempt, non_retryable)
+    async def complete_activity(
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
+    ) -> WorkflowTask | None:
+        """Record the result; with ``hand_back``, return the workflow task it made
+        dispatchable, leased to that worker (no poll round trip)."""
+        changes = await self.store.complete_activity(activity_id, result, attempt, hand_back=hand_back)
         self.publish(changes)
-        return outcome
+        return _handed_back_task(changes)
+
+    async def fail_activity(
+        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool,
+        *, hand_back: HandBack | None = None,
+    ) -> tuple[dict[str, Any], WorkflowTask | None]:
+        outcome, changes = await self.store.fail_activity(activity_id, error, attempt, non_retryable, hand_back=hand_back)
+        self.publish(changes)
+        return outcome, _handed_back_task(changes)
 
     async def heartbeat_activity(self, activity_id: int, attempt: int | None) -> bool:
         return await self.store.heartbeat_activity(activity_id, attempt)
@@ -268,3 +283,8 @@ class Engine:
         if not wait_secs or wait_secs < 0:
             return 0.0
         return min(float(wait_secs), self.settings.max_poll_wait_secs)
+
+
+
+def _handed_back_task(changes: Changes) -> WorkflowTask | None:
+    return next((t for t in changes.handed_back if isinstance(t, WorkflowTask)), None)

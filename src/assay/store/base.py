@@ -77,6 +77,8 @@ class Changes:
     wake_at: float | None = None
     finished: set[str] = field(default_factory=set)
     running: list[tuple[str, str]] = field(default_factory=list)  # (workflow_id, namespace) PENDING->RUNNING
+    # Tasks claimed inside the transaction for the caller (eager dispatch), not announced.
+    handed_back: list[Any] = field(default_factory=list)
 
     def merge(self, other: "Changes") -> None:
         self.events.extend(other.events)
@@ -86,10 +88,33 @@ class Changes:
             self.arm(other.wake_at)
         self.finished |= other.finished
         self.running.extend(other.running)
+        self.handed_back.extend(other.handed_back)
 
     def arm(self, at: float) -> None:
         if self.wake_at is None or at < self.wake_at:
             self.wake_at = at
+
+
+@dataclass(frozen=True, slots=True)
+class EagerActivities:
+    """Claim, in the submitting transaction, the activities the batch left pending on
+    ``queue`` for the submitting worker (eager activity dispatch)."""
+
+    namespace: str
+    queue: str
+    max: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class HandBack:
+    """Lease the workflow task an activity result made dispatchable to ``worker_id``,
+    in the same transaction (eager workflow dispatch)."""
+
+    worker_id: str
+    namespace: str
+    queue: str
+    sticky: bool
+    lease_secs: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,20 +178,31 @@ class Store(Protocol):
 
     # workflow tasks ----------------------------------------------------------------------
     async def claim_workflow_task(
-        self, namespace: str, queue: str, worker_id: str, *, sticky: bool, lease_secs: float
-    ) -> tuple[WorkflowTask | None, Changes]: ...
+        self, namespace: str, queue: str, worker_id: str, *, sticky: bool, lease_secs: float,
+        workflow_id: str | None = None,
+    ) -> tuple[WorkflowTask | None, Changes]:
+        """Lease the oldest dispatchable workflow task of the queue (or of ``workflow_id`` only)."""
     async def extend_workflow_lease(self, workflow_id: str, worker_id: str, token: str | None, lease_secs: float) -> float: ...
     async def submit_commands(
-        self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command]
-    ) -> tuple[int, Changes]: ...
+        self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command],
+        *, eager: EagerActivities | None = None,
+    ) -> tuple[int, Changes]:
+        """Apply a leased task's batch, release the lease; eager-claimed activities land in
+        ``Changes.handed_back``."""
 
     # activities --------------------------------------------------------------------------
     async def schedule_activity(self, workflow_id: str, command: ScheduleActivity) -> tuple[Activity, Changes]: ...
     async def get_activity(self, activity_id: int) -> Activity | None: ...
-    async def claim_activity(self, namespace: str, queue: str, worker_id: str) -> tuple[Activity | None, Changes]: ...
-    async def complete_activity(self, activity_id: int, result: Any, attempt: int | None) -> Changes: ...
+    async def claim_activity(
+        self, namespace: str, queue: str, worker_id: str, *, workflow_id: str | None = None
+    ) -> tuple[Activity | None, Changes]:
+        """Claim the oldest due PENDING activity of the queue (or of ``workflow_id`` only)."""
+    async def complete_activity(
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
+    ) -> Changes: ...
     async def fail_activity(
-        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool
+        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool,
+        *, hand_back: HandBack | None = None,
     ) -> tuple[dict[str, Any], Changes]: ...
     async def heartbeat_activity(self, activity_id: int, attempt: int | None) -> bool: ...
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, Sequence
 
 from assay.core.commands import Command, ScheduleActivity
 from assay.core.events import EventType
-from assay.core.model import Activity, WorkflowStatus, WorkflowTask
+from assay.core.model import Activity, WorkflowTask
 from assay.core.retry import decide_retry
 from assay.core.transitions import batch_needs_redispatch
 from assay.errors import Conflict, NotFound
-from assay.store.base import Changes, Database, Tx
+from assay.store.base import Changes, Database, EagerActivities, HandBack, Tx
+from assay.store.claims import claim_activity_tx, claim_workflow_tx, hand_back_activities, hand_back_workflow
 from assay.store.commands_apply import CommandContext, apply_command, schedule_activity
 from assay.store.lifecycle import load_run
-from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps, event_from_row, loads
-
-
-def _activity_deadline(now: float, start_to_close: float, heartbeat_timeout: float | None) -> float:
-    deadline = now + start_to_close
-    if heartbeat_timeout:
-        deadline = min(deadline, now + heartbeat_timeout)
-    return deadline
+from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps
 
 
 class TaskQueries:
@@ -31,46 +24,14 @@ class TaskQueries:
     # --- workflow tasks ---------------------------------------------------------------------
 
     async def claim_workflow_task(
-        self, namespace: str, queue: str, worker_id: str, *, sticky: bool, lease_secs: float
+        self, namespace: str, queue: str, worker_id: str, *, sticky: bool, lease_secs: float,
+        workflow_id: str | None = None,
     ) -> tuple[WorkflowTask | None, Changes]:
         skip_locked = self.db.dialect.skip_locked
-
-        def run(tx: Tx) -> WorkflowTask | None:
-            now = self.clock()
-            row = tx.one(
-                "SELECT id, run_id, namespace, workflow_type, task_queue, input, status, sticky_worker, sticky_seq "
-                "FROM workflows WHERE namespace = :ns AND task_queue = :q AND needs_dispatch = 1 "
-                "AND lease_token IS NULL AND status IN ('PENDING', 'RUNNING') "
-                f"ORDER BY updated_at LIMIT 1{skip_locked}",
-                {"ns": namespace, "q": queue},
-            )
-            if row is None:
-                return None
-            token = secrets.token_hex(16)
-            expires = now + lease_secs
-            after = row["sticky_seq"] if sticky and row["sticky_worker"] == worker_id and row["sticky_seq"] else 0
-            events = tx.all(
-                "SELECT id, workflow_id, seq, event_type, payload, timestamp FROM workflow_events "
-                "WHERE workflow_id = :id AND seq > :after ORDER BY seq",
-                {"id": row["id"], "after": after},
-            )
-            last_seq = events[-1]["seq"] if events else after
-            tx.execute(
-                "UPDATE workflows SET needs_dispatch = 0, lease_owner = :w, lease_token = :t, lease_expires_at = :exp, "
-                "status = 'RUNNING', sticky_worker = :w, sticky_seq = :last WHERE id = :id",
-                {"w": worker_id, "t": token, "exp": expires, "last": last_seq, "id": row["id"]},
-            )
-            if row["status"] == WorkflowStatus.PENDING:
-                tx.changes.running.append((row["id"], row["namespace"]))
-            tx.changes.arm(expires)
-            return WorkflowTask(
-                workflow_id=row["id"], run_id=row["run_id"], namespace=row["namespace"],
-                workflow_type=row["workflow_type"], task_queue=row["task_queue"], input=loads(row["input"]),
-                lease_token=token, lease_expires_at=expires,
-                history=[event_from_row(e) for e in events], history_after_seq=after,
-            )
-
-        return await self.db.write(run)
+        return await self.db.write(lambda tx: claim_workflow_tx(
+            tx, skip_locked, self.clock(), namespace, queue, worker_id,
+            sticky=sticky, lease_secs=lease_secs, only=workflow_id,
+        ))
 
     async def extend_workflow_lease(self, workflow_id: str, worker_id: str, token: str | None, lease_secs: float) -> float:
         def run(tx: Tx) -> float:
@@ -101,8 +62,11 @@ class TaskQueries:
         return row
 
     async def submit_commands(
-        self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command]
+        self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command],
+        *, eager: EagerActivities | None = None,
     ) -> tuple[int, Changes]:
+        skip_locked = self.db.dialect.skip_locked
+
         def run(tx: Tx) -> int:
             self._check_lease(tx, workflow_id, worker_id, token)
             wf = load_run(tx, workflow_id)
@@ -120,6 +84,8 @@ class TaskQueries:
             # the task is claimable again at once, so no wake-up is ever lost.
             if row is not None and row["needs_dispatch"] and row["status"] in ("PENDING", "RUNNING"):
                 tx.changes.workflow_queues.add((row["namespace"], row["task_queue"]))
+            if eager is not None:
+                hand_back_activities(tx, skip_locked, ctx.now, workflow_id, worker_id, eager)
             return len(commands)
 
         return await self.db.write(run)
@@ -153,31 +119,13 @@ class TaskQueries:
 
         return await self.db.read(run)
 
-    async def claim_activity(self, namespace: str, queue: str, worker_id: str) -> tuple[Activity | None, Changes]:
+    async def claim_activity(
+        self, namespace: str, queue: str, worker_id: str, *, workflow_id: str | None = None
+    ) -> tuple[Activity | None, Changes]:
         skip_locked = self.db.dialect.skip_locked
-
-        def run(tx: Tx) -> Activity | None:
-            now = self.clock()
-            row = tx.one(
-                "SELECT id, start_to_close_secs, heartbeat_timeout_secs FROM workflow_activities "
-                "WHERE namespace = :ns AND task_queue = :q AND status = 'PENDING' AND scheduled_at <= :now "
-                f"ORDER BY scheduled_at, id LIMIT 1{skip_locked}",
-                {"ns": namespace, "q": queue, "now": now},
-            )
-            if row is None:
-                return None
-            tx.execute(
-                "UPDATE workflow_activities SET status = 'RUNNING', claimed_by = :w, started_at = :now, "
-                "last_heartbeat = NULL, deadline_at = :deadline WHERE id = :id",
-                {
-                    "w": worker_id, "now": now, "id": row["id"],
-                    "deadline": _activity_deadline(now, row["start_to_close_secs"], row["heartbeat_timeout_secs"]),
-                },
-            )
-            tx.changes.arm(_activity_deadline(now, row["start_to_close_secs"], row["heartbeat_timeout_secs"]))
-            return self._load_activity(tx, row["id"])
-
-        return await self.db.write(run)
+        return await self.db.write(lambda tx: claim_activity_tx(
+            tx, skip_locked, self.clock(), namespace, queue, worker_id, only=workflow_id,
+        ))
 
     @staticmethod
     def _running_attempt(tx: Tx, activity_id: int, attempt: int | None) -> Any:
@@ -197,7 +145,11 @@ class TaskQueries:
             )
         return row
 
-    async def complete_activity(self, activity_id: int, result: Any, attempt: int | None) -> Changes:
+    async def complete_activity(
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
+    ) -> Changes:
+        skip_locked = self.db.dialect.skip_locked
+
         def run(tx: Tx) -> None:
             row = self._running_attempt(tx, activity_id, attempt)
             now = self.clock()
@@ -212,16 +164,25 @@ class TaskQueries:
                     {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
                     now, dispatch=True,
                 )
+                if hand_back is not None:
+                    hand_back_workflow(tx, skip_locked, now, row["workflow_id"], hand_back)
 
         _, changes = await self.db.write(run)
         return changes
 
     async def fail_activity(
-        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool
+        self, activity_id: int, error: str, attempt: int | None, non_retryable: bool,
+        *, hand_back: HandBack | None = None,
     ) -> tuple[dict[str, Any], Changes]:
+        skip_locked = self.db.dialect.skip_locked
+
         def run(tx: Tx) -> dict[str, Any]:
             row = self._running_attempt(tx, activity_id, attempt)
-            return fail_attempt(tx, row, error, self.clock(), non_retryable=non_retryable)
+            now = self.clock()
+            outcome = fail_attempt(tx, row, error, now, non_retryable=non_retryable)
+            if hand_back is not None and not outcome["retrying"]:
+                hand_back_workflow(tx, skip_locked, now, row["workflow_id"], hand_back)
+            return outcome
 
         return await self.db.write(run)
 

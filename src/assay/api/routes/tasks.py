@@ -19,6 +19,7 @@ from assay.api.schemas import (
     CompleteTaskBody,
     FailTaskBody,
     HeartbeatTaskBody,
+    EagerWorkflowBody,
     LeaseBody,
     NextTaskBody,
     PollBody,
@@ -28,6 +29,7 @@ from assay.api.schemas import (
     WorkflowTaskOut,
 )
 from assay.core.commands import parse_batch
+from assay.store.base import EagerActivities, HandBack
 
 router = APIRouter(tags=["worker protocol"])
 
@@ -108,8 +110,14 @@ async def submit_commands(request: Request, workflow_id: str) -> Response:
     body = await parse_body(request, CommandsBody)
     commands = parse_batch(body.commands)
     engine = engine_of(request)
-    applied = await engine.submit_commands(workflow_id, body.worker_id, body.lease_token, commands)
+    eager = body.eager_activities
+    applied, activities = await engine.submit_commands(
+        workflow_id, body.worker_id, body.lease_token, commands,
+        eager=EagerActivities(eager.namespace, eager.queue, eager.max) if eager else None,
+    )
     reply: dict = {"ok": True, "applied": applied}
+    if eager is not None:
+        reply["activity_tasks"] = [a.to_wire() for a in activities]
     if body.next is not None:
         task = await engine.poll_workflow_task(body.next.namespace, body.next.queue, body.worker_id, sticky=body.next.sticky)
         reply["next_task"] = task.to_wire() if task else None
@@ -140,16 +148,31 @@ async def poll_activity(request: Request) -> Response:
 async def complete_activity(request: Request, activity_id: int) -> Response:
     body = await parse_body(request, CompleteTaskBody, optional=True)
     engine = engine_of(request)
-    await engine.complete_activity(activity_id, body.result, body.attempt)
-    return json_response({"ok": True, **await _next_activity(request, body.next)})
+    task = await engine.complete_activity(
+        activity_id, body.result, body.attempt, hand_back=_hand_back(request, body.workflow_task)
+    )
+    reply: dict = {"ok": True}
+    if body.workflow_task is not None:
+        reply["workflow_task"] = task.to_wire() if task else None
+    return json_response({**reply, **await _next_activity(request, body.next)})
 
 
 @router.post("/tasks/{activity_id}/fail", openapi_extra=body_schema(FailTaskBody, optional=True),
              responses=errors(404, 409, 422), summary="Report an activity failure (retry policy applies)")
 async def fail_activity(request: Request, activity_id: int) -> Response:
     body = await parse_body(request, FailTaskBody, optional=True)
-    outcome = await engine_of(request).fail_activity(activity_id, body.error, body.attempt, body.non_retryable)
+    outcome, task = await engine_of(request).fail_activity(
+        activity_id, body.error, body.attempt, body.non_retryable, hand_back=_hand_back(request, body.workflow_task)
+    )
+    if body.workflow_task is not None:
+        outcome["workflow_task"] = task.to_wire() if task else None
     return json_response({**outcome, **await _next_activity(request, body.next)})
+
+
+def _hand_back(request: Request, want: EagerWorkflowBody | None) -> HandBack | None:
+    if want is None:
+        return None
+    return engine_of(request).hand_back(want.worker_id, want.namespace, want.queue, want.sticky)
 
 
 async def _next_activity(request: Request, nxt: NextTaskBody | None) -> dict:
