@@ -122,10 +122,12 @@ def dash_worker(dash_engine: DashEngine) -> Iterator[TestWorker]:
 
 # Each test module imports the fixtures, so pytest sees one ``dash_browser`` definition per
 # module; Playwright's sync API allows one driver per thread, so they share it (refcounted).
+# Module scope, not session: a running sync driver keeps an asyncio loop running on the main
+# thread, which would make every later `asyncio.run()` in the suite fail.
 _shared: dict[str, Any] = {"users": 0}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dash_browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} missing: run scripts/install-chromium.sh")
