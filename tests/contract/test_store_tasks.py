@@ -204,3 +204,15 @@ async def test_api_keys(store, clock):
     assert [k["prefix"] for k in await store.list_api_keys()] == ["assay_1234abcd..."]
     assert await store.delete_api_keys("assay_1234abcd...") == 1
     assert await store.count_api_keys() == 0
+
+
+async def test_worker_active_tasks_is_live(store, clock):
+    worker = Worker("w-live", "main", "host", "q", None, None, 5, 5, 0, clock(), clock())
+    await store.register_worker(worker)
+    wid = unique()
+    await store.start_workflow(req(wid))
+    await store.claim_workflow_task("main", "q", "w-live", sticky=False, lease_secs=30)
+    await store.schedule_activity(wid, ScheduleActivity(seq=1, name="a", task_queue="q"))
+    await store.claim_activity("main", "q", "w-live")
+    [listed] = [w for w in await store.list_workers("main") if w.id == "w-live"]
+    assert listed.active_tasks == 2

@@ -46,7 +46,18 @@ def _v2_postgres_search_jsonb(conn: Connection) -> None:
     ))
 
 
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _v1_initial), (2, _v2_postgres_search_jsonb)]
+def _v3_worker_task_indexes(conn: Connection) -> None:
+    """Indexes behind the live ``active_tasks`` count of ``GET /workers`` (also declared in
+    ``schema``, so a database built by v1 today already has them: IF NOT EXISTS)."""
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_workflows_lease_owner ON workflows (lease_owner)"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_activities_claimed_by ON workflow_activities (claimed_by)"))
+
+
+MIGRATIONS: list[tuple[int, Migration]] = [
+    (1, _v1_initial),
+    (2, _v2_postgres_search_jsonb),
+    (3, _v3_worker_task_indexes),
+]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -87,6 +87,7 @@ Index(
     workflows.c.updated_at,
 )
 Index("ix_workflows_lease", workflows.c.lease_expires_at)
+Index("ix_workflows_lease_owner", workflows.c.lease_owner)  # live active_tasks per worker
 
 events = Table(
     "workflow_events",
@@ -131,6 +132,7 @@ activities = Table(
 )
 Index("ix_activities_claim", activities.c.namespace, activities.c.task_queue, activities.c.status, activities.c.scheduled_at)
 Index("ix_activities_deadline", activities.c.status, activities.c.deadline_at)
+Index("ix_activities_claimed_by", activities.c.claimed_by)  # live active_tasks per worker
 
 timers = Table(
     "workflow_timers",

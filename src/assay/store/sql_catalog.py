@@ -121,10 +121,15 @@ class CatalogQueries:
 
     async def list_workers(self, namespace: str) -> list[Worker]:
         def run(tx: Tx) -> list[Worker]:
+            # active_tasks is live: running activity attempts plus leased workflow tasks held by
+            # the worker (the original stored a column nobody updated).
             rows = tx.all(
-                "SELECT id, namespace, identity, task_queue, workflows, activities, max_concurrent_workflows, "
-                "max_concurrent_activities, active_tasks, last_heartbeat, registered_at FROM workflow_workers "
-                "WHERE namespace = :ns ORDER BY registered_at, id",
+                "SELECT w.id, w.namespace, w.identity, w.task_queue, w.workflows, w.activities, "
+                "w.max_concurrent_workflows, w.max_concurrent_activities, "
+                "(SELECT COUNT(*) FROM workflow_activities a WHERE a.claimed_by = w.id AND a.status = 'RUNNING') "
+                "+ (SELECT COUNT(*) FROM workflows f WHERE f.lease_owner = w.id AND f.lease_token IS NOT NULL) "
+                "AS active_tasks, w.last_heartbeat, w.registered_at FROM workflow_workers w "
+                "WHERE w.namespace = :ns ORDER BY w.registered_at, w.id",
                 {"ns": namespace},
             )
             return [worker_from_row(r) for r in rows]
