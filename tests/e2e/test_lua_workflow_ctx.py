@@ -12,22 +12,28 @@ from tests.e2e.lua_fixtures import WORKERS, Engine, Worker, engine_fixture, uid
 engine = engine_fixture()
 
 
-@pytest.fixture(scope="module")
-def counter(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("counter") / "count.txt"
+@pytest.fixture(scope="module", params=["eager", "poll"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Every test runs against a worker with eager dispatch (the default) and one without."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def worker(engine: Engine, counter: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    w = Worker(engine, WORKERS / "ctx_worker.lua", "ctx-q", tmp_path_factory.mktemp("w"),
-               COUNTER_FILE=str(counter))
+def counter(mode: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp(f"counter-{mode}") / "count.txt"
+
+
+@pytest.fixture(scope="module")
+def worker(engine: Engine, mode: str, counter: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    w = Worker(engine, WORKERS / "ctx_worker.lua", f"ctx-q-{mode}", tmp_path_factory.mktemp("w"),
+               COUNTER_FILE=str(counter), EAGER="0" if mode == "poll" else "1")
     yield w
     assert w.stop() == 0, w.log()
 
 
 def test_activity_side_effect_sleep_upsert_parallel_query(engine: Engine, worker: Worker, counter: Path) -> None:
     wf = uid("feat")
-    engine.start_workflow("Features", wf, {"name": "ada"}, queue="ctx-q")
+    engine.start_workflow("Features", wf, {"name": "ada"}, queue=worker.queue)
     done = engine.wait_result(wf)
     assert done["status"] == "COMPLETED", (done, worker.log())
     result = done["result"]
@@ -54,7 +60,7 @@ def test_activity_side_effect_sleep_upsert_parallel_query(engine: Engine, worker
 
 def test_signals_buffered_empty_ordered_and_timed(engine: Engine, worker: Worker) -> None:
     wf = uid("sig")
-    engine.start_workflow("Signals", wf, {}, queue="ctx-q")
+    engine.start_workflow("Signals", wf, {}, queue=worker.queue)
     engine.signal(wf, "step", {"n": 1})
     engine.signal(wf, "step", {"n": 2})
     engine.signal(wf, "empty")  # no payload at all
@@ -70,19 +76,19 @@ def test_signals_buffered_empty_ordered_and_timed(engine: Engine, worker: Worker
 
 def test_child_workflows_complete_and_fail(engine: Engine, worker: Worker) -> None:
     wf = uid("parent")
-    engine.start_workflow("Parent", wf, {}, queue="ctx-q")
+    engine.start_workflow("Parent", wf, {}, queue=worker.queue)
     done = engine.wait_result(wf)
     assert done["status"] == "COMPLETED", (done, worker.log())
     assert done["result"]["child"] == {"doubled": 42, "child": f"{wf}-ok"}
     assert done["result"]["failed"] is True and "child says no" in done["result"]["error"]
     children = engine.api.get(f"/workflows/{wf}/children").json()
     assert sorted(c["id"] for c in children) == [f"{wf}-bad", f"{wf}-ok"]
-    assert all(c["task_queue"] == "ctx-q" for c in children)  # the parent's queue by default
+    assert all(c["task_queue"] == worker.queue for c in children)  # the parent's queue by default
 
 
 def test_continue_as_new_chain(engine: Engine, worker: Worker) -> None:
     wf = uid("loop")
-    engine.start_workflow("Looper", wf, {"n": 0}, queue="ctx-q")
+    engine.start_workflow("Looper", wf, {"n": 0}, queue=worker.queue)
     first = engine.wait_result(wf)
     assert first["status"] == "COMPLETED"
     record = engine.describe(wf)
@@ -96,14 +102,14 @@ def test_continue_as_new_chain(engine: Engine, worker: Worker) -> None:
 
 def test_ctx_cancel_and_external_cancel(engine: Engine, worker: Worker) -> None:
     wf = uid("selfcancel")
-    engine.start_workflow("SelfCancel", wf, {}, queue="ctx-q")
+    engine.start_workflow("SelfCancel", wf, {}, queue=worker.queue)
     assert engine.wait_result(wf)["status"] == "CANCELLED"
     last = engine.events(wf)[-1]
     assert last["event_type"] == "WorkflowCancelled"
     assert "handler decided to stop" in str(last["payload"])
 
     wf2 = uid("waitcancel")
-    engine.start_workflow("WaitForever", wf2, {}, queue="ctx-q")
+    engine.start_workflow("WaitForever", wf2, {}, queue=worker.queue)
     engine.wait_event(wf2, "WorkflowAwaitingSignal")
     assert engine.api.post(f"/workflows/{wf2}/cancel", json={"reason": "operator"}).status_code == 200
     assert engine.wait_result(wf2)["status"] == "CANCELLED", worker.log()
@@ -111,7 +117,7 @@ def test_ctx_cancel_and_external_cancel(engine: Engine, worker: Worker) -> None:
 
 def test_activity_retries_with_max_attempts(engine: Engine, worker: Worker) -> None:
     wf = uid("retry")
-    engine.start_workflow("Retries", wf, {}, queue="ctx-q")
+    engine.start_workflow("Retries", wf, {}, queue=worker.queue)
     done = engine.wait_result(wf)
     assert done["status"] == "COMPLETED", (done, worker.log())
     assert done["result"]["flaky"] == {"attempt": 3}
@@ -124,7 +130,7 @@ def test_activity_retries_with_max_attempts(engine: Engine, worker: Worker) -> N
 
 def test_unknown_workflow_type_fails_with_reason(engine: Engine, worker: Worker) -> None:
     wf = uid("unknown")
-    engine.start_workflow("NoSuchType", wf, {}, queue="ctx-q")
+    engine.start_workflow("NoSuchType", wf, {}, queue=worker.queue)
     done = engine.wait_result(wf)
     assert done["status"] == "FAILED"
     assert "no workflow handler registered for type: NoSuchType" in done["error"]

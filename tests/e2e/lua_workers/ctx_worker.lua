@@ -98,4 +98,4 @@ workflow.activity("always_fails", function(ctx, input)
     error("nope on attempt " .. ctx.attempt)
 end)
 
-workflow.listen({ queue = env.get("QUEUE") })
+workflow.listen({ queue = env.get("QUEUE"), eager = env.get("EAGER") ~= "0" })

@@ -36,7 +36,12 @@ local function make_ctx(task)
 end
 
 -- Post the outcome; retry while the engine is unreachable (it keeps the attempt RUNNING).
-local function report(path, body, task)
+-- `extra` adds the eager-dispatch fields (`workflow_task`, `next`; see worker.lua).
+-- Returns the HTTP status (0: gave up) and the decoded reply on 200.
+local function report(path, body, task, extra)
+    if extra then
+        for k, v in pairs(extra) do body[k] = v end
+    end
     local delay = 0.5
     for _ = 1, 12 do
         local ok, status, data, raw = pcall(api.call, "POST", path, body)
@@ -45,7 +50,8 @@ local function report(path, body, task)
                 log.warn("activity outcome rejected", { activity_id = task.id, status = status,
                     error = type(data) == "table" and data.error or raw })
             end
-            return status
+            if status == 200 then return status, data end
+            return status, nil
         end
         log.warn("engine unreachable while reporting activity " .. task.id .. "; retrying in " .. delay .. "s")
         sleep(delay)
@@ -54,8 +60,9 @@ local function report(path, body, task)
     return 0
 end
 
---- Execute `task` with the handler from `handlers[task.name]`.
-function M.run(handlers, task)
+--- Execute `task` with the handler from `handlers[task.name]`. `extra()` (optional) gives
+--- extra fields for the outcome request. Returns the engine's reply (a table) or nil.
+function M.run(handlers, task, extra)
     local handler = handlers[task.name]
     local ok, result
     if not handler then
@@ -68,8 +75,9 @@ function M.run(handlers, task)
         -- A result that cannot be encoded as JSON fails the attempt with that reason.
         local enc_ok, enc_err = pcall(json.encode, result)
         if enc_ok then
-            report(base .. "/complete", { result = result, attempt = task.attempt }, task)
-            return
+            local _, reply = report(base .. "/complete", { result = result, attempt = task.attempt }, task,
+                extra and extra())
+            return reply
         end
         result = "activity result is not JSON-encodable: " .. tostring(enc_err)
     end
@@ -77,7 +85,8 @@ function M.run(handlers, task)
     if text:find(CANCEL_TEXT, 1, true) then
         log.info("activity stopped on cancellation", { activity_id = task.id, name = task.name })
     end
-    report(base .. "/fail", { error = text, attempt = task.attempt }, task)
+    local _, reply = report(base .. "/fail", { error = text, attempt = task.attempt }, task, extra and extra())
+    return reply
 end
 
 return M

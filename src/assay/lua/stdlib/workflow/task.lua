@@ -34,10 +34,14 @@ local function full_history(task, upto)
 end
 
 -- Submit a batch; retried while the engine is unreachable (the lease token survives an
--- engine restart). Returns the HTTP status (0: gave up).
-local function submit(w, task, commands)
+-- engine restart). `extra` adds the eager-dispatch fields (`eager_activities`, `next`; see
+-- worker.lua). Returns the HTTP status (0: gave up) and, on 200, the decoded reply.
+local function submit(w, task, commands, extra)
     local path = "/workflow-tasks/" .. api.escape(task.workflow_id) .. "/commands"
     local body = { worker_id = w.worker_id, lease_token = task.lease_token, commands = json.array(commands) }
+    if extra then
+        for k, v in pairs(extra) do body[k] = v end
+    end
     local delay = 0.5
     for _ = 1, 10 do
         local ok, status, data, raw = pcall(api.call, "POST", path, body)
@@ -45,33 +49,41 @@ local function submit(w, task, commands)
             if status ~= 200 then
                 log.warn("workflow commands not applied", { workflow_id = task.workflow_id, status = status,
                     error = type(data) == "table" and data.error or raw })
+                return status, nil
             end
-            return status
+            return status, data
         end
         if tostring(status):find("encode", 1, true) or tostring(status):find("JSON", 1, true) then
             log.error("workflow commands cannot be sent: " .. tostring(status), { workflow_id = task.workflow_id })
-            return 0
+            return 0, nil
         end
         log.warn("engine unreachable while submitting commands; retrying in " .. delay .. "s",
             { workflow_id = task.workflow_id })
         sleep(delay)
         delay = math.min(delay * 2, 5)
     end
-    return 0
+    return 0, nil
 end
 
-local function fail_unknown_type(w, task)
-    submit(w, task, { {
+local function fail_unknown_type(w, task, extra)
+    local _, reply = submit(w, task, { {
         type = "FailWorkflow",
         error = "no workflow handler registered for type: " .. tostring(task.workflow_type),
-    } })
+    } }, extra and extra(nil))
+    return reply
 end
 
 --- Process `task` for worker state `w` { worker_id, workflows, cache, leases, stats }.
-function M.handle(w, task)
+--- `extra(batch)` (optional) gives extra fields for the commands request (eager dispatch).
+--- Returns the engine's reply to the batch (a table) when it was applied, else nil.
+---
+--- The caller guarantees that tasks of one workflow are handled one at a time, in claim
+--- order (worker.lua), so the cached run is always back in the cache when the next task of
+--- its workflow looks it up.
+function M.handle(w, task, extra)
     local id = task.workflow_id
     local handler = w.workflows[task.workflow_type]
-    if not handler then return fail_unknown_type(w, task) end
+    if not handler then return fail_unknown_type(w, task, extra) end
 
     local upto = last_seq_of(task)
     local run = w.cache:remove(id)
@@ -111,12 +123,13 @@ function M.handle(w, task)
         run:close()
         return
     end
-    local status = submit(w, task, batch)
+    local status, reply = submit(w, task, batch, extra and extra(batch))
     if status == 200 and not run.finished then
         w.cache:put(id, run)
     else
         run:close()
     end
+    return reply
 end
 
 return M

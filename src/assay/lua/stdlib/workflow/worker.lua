@@ -6,6 +6,16 @@
 ---     concurrency (when full they wait for a running task to finish, never spin);
 ---   * a housekeeping loop: worker heartbeat every `heartbeat_secs` (re-registering when the
 ---     engine forgot the worker) and extension of workflow-task leases held for long.
+---   * eager dispatch (docs/reference/rest-api.md "Eager dispatch"): a command batch asks
+---     for the activities it schedules on this worker's queue (`eager_activities`) and an
+---     activity outcome asks for the workflow task it wakes (`workflow_task`); the engine
+---     claims them in the same transaction and returns them, and the worker runs them at
+---     once. Both also piggy-back a poll (`next`). Work handed back this way skips the poll
+---     round trip; the long polls stay as the fallback (and for work from elsewhere).
+---   * per-workflow ordering: at most one coroutine handles the tasks of one workflow. A
+---     task of a workflow already in flight (claimed by the poller, handed back by an
+---     activity outcome or a piggy-backed poll) is queued for that coroutine, which takes
+---     it after it has put the run back in the sticky cache.
 --- While the engine is unreachable the pollers back off (0.5 s doubling to
 --- `max_backoff_secs`) and log it; the first successful poll logs the reconnection.
 --- On SIGINT/SIGTERM (process.wait_for_shutdown) polling stops, tasks in flight finish,
@@ -71,24 +81,158 @@ local function await_engine(w, who, err)
 end
 
 -- Forget finished tasks (awaiting frees the runtime's handle; errors are logged there).
-local function reap(w, handles)
+local function reap(handles)
     for i = #handles, 1, -1 do
         local h = handles[i]
         if h.done() then
             local ok, err = pcall(h.await)
             if not ok then log.error("task crashed: " .. tostring(err)) end
             table.remove(handles, i)
-            if h.workflow_id and w.running[h.workflow_id] == h then w.running[h.workflow_id] = nil end
         end
     end
 end
 
-local function poll_loop(w, who, path, limit, handles, start)
+-- ── running tasks ───────────────────────────────────────────────────────────────────────
+-- `w.wf_active` / `w.act_active` count the coroutines that run workflow tasks / activities;
+-- they are what the concurrency limits apply to (the handle lists also hold finished
+-- coroutines until they are reaped).
+
+local run_activities  -- forward declaration (workflow tasks hand activities back)
+
+-- Eager-dispatch fields for a command batch: the activities it schedules on our queue are
+-- claimed for us, but only as many as we have free activity slots (`max`), so eager work
+-- never pushes us past max_concurrent_activities (what is left stays PENDING for any
+-- poller). Plus a piggy-backed poll for the next workflow task: the coroutine submitting
+-- is about to free its slot, so taking one more task keeps us within max_concurrent_workflows.
+local function commands_extra(w, batch)
+    local extra = nil
+    local free = w.max_act - w.act_active
+    if w.eager_act and not w.stopping and free > 0 and batch then
+        for _, c in ipairs(batch) do
+            if c.type == "ScheduleActivity" then
+                extra = { eager_activities = { queue = w.queue, namespace = w.namespace, max = free } }
+                break
+            end
+        end
+    end
+    if w.piggyback and not w.stopping and w.wf_active <= w.max_wf then
+        extra = extra or {}
+        extra.next = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id, sticky = true }
+    end
+    return extra
+end
+
+-- Eager-dispatch fields for an activity outcome: the workflow task it wakes, when we run
+-- workflows and have a free slot (or that workflow is in flight here already, where its
+-- coroutine takes it without a new slot); plus a piggy-backed poll for the next activity
+-- (this coroutine's slot is about to be free).
+local function outcome_extra(w, task)
+    local extra = nil
+    if w.eager_wf and not w.stopping
+        and (w.wf_active < w.max_wf or (task.workflow_id and w.inflight[task.workflow_id])) then
+        extra = { workflow_task = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id, sticky = true } }
+    end
+    if w.piggyback and not w.stopping then
+        extra = extra or {}
+        extra.next = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id }
+    end
+    return extra
+end
+
+local function run_one_workflow_task(w, t)
+    -- Renew a third of the way through the lease, timed with the local clock (only
+    -- the interval depends on the engine's clock, clamped against skew).
+    local interval = math.min(math.max(((t.lease_expires_at or 0) - time()) / 3, 0.5), 10)
+    w.leases[t.workflow_id] = { token = t.lease_token, interval = interval, renew_at = time() + interval }
+    local ok, reply = pcall(task.handle, w, t, w.commands_extra)
+    w.leases[t.workflow_id] = nil
+    if not ok then
+        log.error("workflow task failed: " .. tostring(reply), { workflow_id = t.workflow_id })
+        return nil
+    end
+    return reply
+end
+
+-- The coroutine of one workflow: handles `t`, then whatever tasks of the same workflow
+-- were queued meanwhile, in order. Because the cached run is put back before the next
+-- task is taken, a sticky task never finds its run missing (TASK: the poller used to
+-- claim the next task while the previous coroutine was still between cache:remove and
+-- cache:put, and replayed the whole history).
+local function workflow_runner(w, id, t)
+    local queue = w.inflight[id]
+    while t do
+        local reply = run_one_workflow_task(w, t)
+        if type(reply) == "table" then
+            local acts = reply.activity_tasks
+            if type(acts) == "table" and #acts > 0 then run_activities(w, acts) end
+            local nxt = reply.next_task
+            if type(nxt) == "table" and nxt.workflow_id then
+                if nxt.workflow_id == id then
+                    queue[#queue + 1] = nxt
+                else
+                    M.dispatch_workflow(w, nxt)
+                end
+            end
+        end
+        t = table.remove(queue, 1)
+    end
+    w.inflight[id] = nil
+    w.wf_active = w.wf_active - 1
+end
+
+--- Run a claimed workflow task: in a new coroutine, or queued behind the one already
+--- handling that workflow.
+function M.dispatch_workflow(w, t)
+    local id = t.workflow_id
+    local queue = w.inflight[id]
+    if queue then
+        queue[#queue + 1] = t
+        return
+    end
+    w.inflight[id] = {}
+    w.wf_active = w.wf_active + 1
+    w.wf_handles[#w.wf_handles + 1] = async.spawn(workflow_runner, w, id, t)
+end
+
+-- One activity coroutine: runs `t`, hands the workflow task its outcome woke to the
+-- workflow side, and goes on with the activity a piggy-backed poll returned.
+local function activity_runner(w, t)
+    while t do
+        local ok, reply = pcall(activity.run, w.activities, t, w.outcome_extra_for(t))
+        if not ok then
+            log.error("activity task failed: " .. tostring(reply), { activity_id = t.id })
+            reply = nil
+        end
+        t = nil
+        if type(reply) == "table" then
+            local wt = reply.workflow_task
+            if type(wt) == "table" and wt.workflow_id then M.dispatch_workflow(w, wt) end
+            local nxt = reply.next_task
+            if type(nxt) == "table" and nxt.id then t = nxt end
+        end
+    end
+    w.act_active = w.act_active - 1
+end
+
+function run_activities(w, list)
+    -- Already claimed for us: run them all (commands_extra asked for no more than the free
+    -- slots, so this only exceeds the limit when a poller filled a slot meanwhile).
+    for _, t in ipairs(list) do
+        w.act_active = w.act_active + 1
+        w.act_handles[#w.act_handles + 1] = async.spawn(activity_runner, w, t)
+    end
+end
+
+local function poll_loop(w, who, path)
     local delay = 0  -- backoff for refused polls
+    local handles = who == "workflow" and w.wf_handles or w.act_handles
     while not w.stopping do
-        reap(w, handles)
-        if #handles >= limit then
-            async.wait_any(handles)
+        reap(handles)
+        local active, limit
+        if who == "workflow" then active, limit = w.wf_active, w.max_wf else active, limit = w.act_active, w.max_act end
+        if active >= limit then
+            -- Full: wait for a running task to end (handles of finished ones were reaped).
+            if #handles > 0 then pcall(async.wait_any, handles) else sleep(0.05) end
         else
             local body = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id,
                 wait_secs = w.wait_secs, sticky = (who == "workflow") or nil }
@@ -96,13 +240,7 @@ local function poll_loop(w, who, path, limit, handles, start)
             if ok and status == 200 then
                 delay = 0
                 if type(data) == "table" then
-                    local prev = data.workflow_id and w.running[data.workflow_id]
-                    local h = async.spawn(start, data, prev)
-                    handles[#handles + 1] = h
-                    if data.workflow_id then  -- remembered so the next task of it waits for this one
-                        h.workflow_id = data.workflow_id
-                        w.running[data.workflow_id] = h
-                    end
+                    if who == "workflow" then M.dispatch_workflow(w, data) else run_activities(w, { data }) end
                 end
             elseif ok then
                 -- The engine answers but refuses (auth, validation): log and back off.
@@ -120,6 +258,10 @@ local function housekeeping(w)
     local last_beat = time()
     while not w.stopping do
         sleep(w.tick)
+        -- Work handed back eagerly ends while the pollers sit in a long poll: free the
+        -- handles of finished coroutines here too.
+        reap(w.wf_handles)
+        reap(w.act_handles)
         local now = time()
         -- Extend leases of workflow tasks running long (slow side effects, big replays).
         -- Due ones are collected first: the requests yield, and tasks started meanwhile
@@ -159,41 +301,23 @@ function M.listen(reg, opts)
         max_backoff = opts.max_backoff_secs or 10, tick = 0.5,
         workflows = reg.workflows, activities = reg.activities,
         leases = {}, stats = { sticky_hits = 0, replays = 0 }, stopping = false,
-        wf_handles = {}, act_handles = {}, running = {},
+        wf_handles = {}, act_handles = {}, inflight = {}, wf_active = 0, act_active = 0,
+        -- Eager dispatch / piggy-backed polls (on by default; `eager = false` turns both off).
+        piggyback = opts.eager ~= false,
     }
+    w.eager_act = opts.eager ~= false and next(w.activities) ~= nil and w.max_act > 0
+    w.eager_wf = opts.eager ~= false and next(w.workflows) ~= nil and w.max_wf > 0
+    w.commands_extra = function(batch) return commands_extra(w, batch) end
+    w.outcome_extra_for = function(t) return function() return outcome_extra(w, t) end end
     w.cache = lru.new(opts.sticky_cache_size or 500, function(_, run) run:close() end)
     register(w)
 
-    local function run_workflow_task(t, prev)
-        -- The next task of a workflow can be claimed before the coroutine that submitted the
-        -- previous batch has resumed (both answers are ready together). Waiting for it keeps
-        -- the run's tasks in order, so the sticky cache is updated before it is looked up.
-        -- (`done` raises once the poller has reaped the handle: then it is finished too.)
-        if prev then
-            local ok, done = pcall(prev.done)
-            if ok and not done then pcall(async.wait_any, { prev }) end
-        end
-        -- Renew a third of the way through the lease, timed with the local clock (only
-        -- the interval depends on the engine's clock, clamped against skew).
-        local interval = math.min(math.max(((t.lease_expires_at or 0) - time()) / 3, 0.5), 10)
-        w.leases[t.workflow_id] = { token = t.lease_token, interval = interval, renew_at = time() + interval }
-        local ok, err = pcall(task.handle, w, t)
-        w.leases[t.workflow_id] = nil
-        if not ok then log.error("workflow task failed: " .. tostring(err), { workflow_id = t.workflow_id }) end
-    end
-    local function run_activity_task(t)
-        local ok, err = pcall(activity.run, w.activities, t)
-        if not ok then log.error("activity task failed: " .. tostring(err), { activity_id = t.id }) end
-    end
-
     local loops = {}
     if next(w.workflows) and w.max_wf > 0 then
-        loops[#loops + 1] = async.spawn(poll_loop, w, "workflow", "/workflow-tasks/poll", w.max_wf,
-            w.wf_handles, run_workflow_task)
+        loops[#loops + 1] = async.spawn(poll_loop, w, "workflow", "/workflow-tasks/poll")
     end
     if next(w.activities) and w.max_act > 0 then
-        loops[#loops + 1] = async.spawn(poll_loop, w, "activity", "/tasks/poll", w.max_act,
-            w.act_handles, run_activity_task)
+        loops[#loops + 1] = async.spawn(poll_loop, w, "activity", "/tasks/poll")
     end
     loops[#loops + 1] = async.spawn(housekeeping, w)
     log.info("workflow worker listening", { queue = w.queue, namespace = w.namespace,
@@ -201,14 +325,22 @@ function M.listen(reg, opts)
 
     local sig = process.wait_for_shutdown()
     w.stopping = true
-    reap(w, w.wf_handles)
-    reap(w, w.act_handles)
+    reap(w.wf_handles)
+    reap(w.act_handles)
     log.info(string.format("%s received: stopped polling; finishing %d workflow task(s) and %d activity task(s)",
         sig, #w.wf_handles, #w.act_handles))
     -- Pollers may sit in a long poll; cancelling drops that request (nothing claimed yet).
     for _, h in ipairs(loops) do h.cancel() end
-    for _, list in ipairs({ w.wf_handles, w.act_handles }) do
-        for _, h in ipairs(list) do pcall(h.await) end
+    -- Finishing tasks may hand back more work (no new eager requests are made once
+    -- `stopping` is set, but a reply already on its way is still run): drain until empty.
+    while #w.wf_handles > 0 or #w.act_handles > 0 do
+        for _, list in ipairs({ w.wf_handles, w.act_handles }) do
+            while #list > 0 do
+                local h = table.remove(list)
+                local ok, err = pcall(h.await)
+                if not ok then log.error("task crashed: " .. tostring(err)) end
+            end
+        end
     end
     log.info("workflow worker stopped", { sticky_hits = w.stats.sticky_hits, replays = w.stats.replays })
     return w.stats
