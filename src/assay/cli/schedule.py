@@ -25,7 +25,9 @@ complete_schedule = engine_completion(
         str(s["name"]) for s in client.list_schedules(namespace=settings.namespace)
     ]
 )
-OVERLAP_POLICIES = ("skip", "queue", "cancel_old", "allow_all")
+# The engine's policies (Temporal's meanings), plus the original's names `queue` and
+# `cancel_old`, which the engine maps to `buffer_one` and `cancel_other`.
+OVERLAP_POLICIES = ("skip", "allow_all", "buffer_one", "cancel_other", "terminate_other", "queue", "cancel_old")
 
 SCHEDULE_COLUMNS = (
     Column("NAME", "name", max_width=32),

@@ -40,6 +40,7 @@ class Tx(Protocol):
 class Dialect(Protocol):
     name: str
     skip_locked: str  # appended to claim sub-selects (" FOR UPDATE SKIP LOCKED" on PostgreSQL)
+    row_lock: str  # appended to a read that must lock its row (" FOR UPDATE" on PostgreSQL)
 
     def search_attribute_clause(self, index: int, key: str, value: Any) -> tuple[str, dict[str, Any]]:
         """SQL condition (and its parameters) for ``search_attributes[key] == value``."""

@@ -101,6 +101,7 @@ def libpq_url(url: str) -> str:
 class PostgresDialect:
     name = "postgres"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    row_lock = " FOR UPDATE"
 
     def search_attribute_clause(self, index: int, key: str, value: Any) -> tuple[str, dict[str, Any]]:
         """Containment (``@>``), which the GIN index on ``search_attributes`` serves.

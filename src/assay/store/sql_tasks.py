@@ -43,10 +43,12 @@ class TaskQueries:
         result, _ = await self.db.write(run)
         return result
 
-    @staticmethod
-    def _check_lease(tx: Tx, workflow_id: str, worker_id: str, token: str | None) -> Any:
+    def _check_lease(self, tx: Tx, workflow_id: str, worker_id: str, token: str | None) -> Any:
+        # FOR UPDATE on PostgreSQL: two submissions with one token cannot both pass the check
+        # (SQLite serialises writers already).
         row = tx.one(
-            "SELECT status, lease_owner, lease_token FROM workflows WHERE id = :id", {"id": workflow_id}
+            "SELECT status, lease_owner, lease_token FROM workflows WHERE id = :id" + self.db.dialect.row_lock,
+            {"id": workflow_id},
         )
         if row is None:
             raise NotFound(f"workflow not found: {workflow_id}")

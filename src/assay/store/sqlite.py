@@ -45,6 +45,7 @@ def sqlite_path(url: str) -> str:
 class SqliteDialect:
     name = "sqlite"
     skip_locked = ""
+    row_lock = ""
 
     def search_attribute_clause(self, index: int, key: str, value: Any) -> tuple[str, dict[str, Any]]:
         path = "$." + json.dumps(key)  # quoted: keys with dots or spaces stay one key
