@@ -110,11 +110,17 @@ class AssayAdapter:
     async def start_workflow(self, kind: str, arg: Any) -> Any:
         assert self.client is not None
         workflow_id = f"{kind}-{self.queue}-{next(self._ids)}"
-        async with self.client.post(f"{self.api}/workflows", json={
-            "workflow_type": kind, "workflow_id": workflow_id, "input": arg, "task_queue": self.queue,
-        }) as response:
-            if response.status != 201:
-                raise RuntimeError(f"start failed: {response.status} {await response.text()}")
+        body = {"workflow_type": kind, "workflow_id": workflow_id, "input": arg, "task_queue": self.queue}
+        for attempt in (1, 2):
+            try:
+                async with self.client.post(f"{self.api}/workflows", json=body) as response:
+                    # 409 on the retry: the first attempt got through (ids are ours and unique).
+                    if response.status == 201 or (attempt == 2 and response.status == 409):
+                        return workflow_id
+                    raise RuntimeError(f"start failed: {response.status} {await response.text()}")
+            except aiohttp.ServerDisconnectedError:
+                if attempt == 2:
+                    raise
         return workflow_id
 
     async def wait_result(self, handle: Any) -> Any:

@@ -107,6 +107,9 @@ def serve(
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,
+        # Workers and clients keep connections between polls; uvicorn's 5 s default closes
+        # them under a client that is about to reuse one (a "server disconnected" race).
+        timeout_keep_alive=75,
         access_log=log_level == "debug", lifespan="on",
     )
     server = _server_class()(config)
