@@ -64,12 +64,21 @@ class Worker:
 
     async def post(self, path: str, body: dict) -> Any:
         assert self.session is not None
-        async with self.session.post(self.api + path, data=orjson.dumps(body),
-                                     headers={"content-type": "application/json"}) as response:
-            raw = await response.read()
-            if response.status >= 400:
-                return {"__error__": response.status, "body": raw.decode()}
-            return orjson.loads(raw)
+        for attempt in (1, 2):
+            try:
+                async with self.session.post(self.api + path, data=orjson.dumps(body),
+                                             headers={"content-type": "application/json"}) as response:
+                    raw = await response.read()
+                    if response.status >= 400:
+                        return {"__error__": response.status, "body": raw.decode()}
+                    return orjson.loads(raw)
+            except aiohttp.ClientError:
+                # A dropped keep-alive connection: every call here is safe to repeat (a
+                # repeated result or batch is refused with 409 and changes nothing).
+                if attempt == 2:
+                    await asyncio.sleep(0.5)
+                    return {"__error__": 0, "body": "connection failed"}
+        return None
 
     async def run(self) -> None:
         connector = aiohttp.TCPConnector(limit=64)
