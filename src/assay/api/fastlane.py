@@ -15,7 +15,7 @@ import inspect
 import logging
 from typing import Any, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assay.api.errors import error_response, status_for
@@ -76,6 +76,8 @@ class FastLane:
                     raw = query.get(name)
                     kwargs[name] = default if raw is None else convert(raw)
             response = await route.endpoint(request, **kwargs)
+        except ClientDisconnect:
+            return  # the client went away mid-request: nobody to answer
         except ValueError:
             # A path or query value of the wrong type: let FastAPI produce its 422.
             await self.app(scope, receive, send)
