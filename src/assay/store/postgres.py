@@ -184,6 +184,8 @@ class PostgresDatabase:
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="assay-pg")
         self._closed = False
         self._listener: asyncio.Task[None] | None = None
+        self._pending: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]] = []
+        self._flush_scheduled = False
 
     @classmethod
     async def connect(
@@ -198,27 +200,61 @@ class PostgresDatabase:
     # --- transactions ---------------------------------------------------------------------
 
     async def write(self, fn: Callable[[Any], T]) -> tuple[T, Changes]:
+        """Group commit: writes queued during one loop iteration share one thread hop and one
+        transaction (each in its own savepoint), so one WAL flush covers them all. Several
+        groups run at once on separate pooled connections."""
         self._check_open()
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._write_sync, fn)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[T, Changes]] = loop.create_future()
+        self._pending.append((fn, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._start_flush, loop)
+        return await future
 
-    def _write_sync(self, fn: Callable[[Any], T]) -> tuple[T, Changes]:
+    def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
+        if self._pending:
+            self._flush_scheduled = True
+            loop.call_soon(self._start_flush, loop)
+        loop.run_in_executor(self._threads, self._write_group_sync, batch, loop)
+
+    def _write_group_sync(self, batch: list[tuple[Callable[[Any], Any], Any]], loop: asyncio.AbstractEventLoop) -> None:
+        outcomes: list[tuple[bool, Any]] = []
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            outcomes = []
             try:
                 with self._pool.connection() as conn:
                     conn.read_only = False
                     with conn.transaction(), conn.cursor() as cur:
-                        tx = _PgTx(cur)
-                        result = fn(tx)
-                        keys = wake_keys(tx.changes)
+                        keys: list[list[Any]] = []
+                        for fn, _future in batch:
+                            tx = _PgTx(cur)
+                            try:
+                                with conn.transaction():  # a savepoint: a failing use case rolls back alone
+                                    result = fn(tx)
+                            except _RETRYABLE:
+                                raise
+                            except Exception as exc:  # noqa: BLE001 - handed to the caller's coroutine
+                                outcomes.append((False, exc))
+                                continue
+                            outcomes.append((True, (result, tx.changes)))
+                            keys.extend(wake_keys(tx.changes))
                         for payload in _payloads(self.origin, keys) if keys else ():
                             cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-                    return result, tx.changes
+                break
             except _RETRYABLE as exc:
                 if attempt == MAX_ATTEMPTS:
-                    raise StoreError(f"PostgreSQL transaction kept failing: {exc}") from exc
+                    outcomes = [(False, StoreError(f"PostgreSQL transaction kept failing: {exc}"))] * len(batch)
+                    break
                 # Jittered backoff: the transactions that collided should not collide again.
                 time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
-        raise AssertionError("unreachable")
+            except Exception as exc:  # noqa: BLE001 - connection lost, commit failed: nothing held
+                outcomes = [(False, StoreError(f"PostgreSQL transaction failed: {exc}"))] * len(batch)
+                break
+        for (ok, value), (_fn, future) in zip(outcomes, batch):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
 
     async def read(self, fn: Callable[[Any], T]) -> T:
         self._check_open()
@@ -247,6 +283,8 @@ class PostgresDatabase:
                 await self._listener
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing anyway
                 pass
+        while self._flush_scheduled:  # let queued groups reach the threads before they stop
+            await asyncio.sleep(0)
         await asyncio.to_thread(self._threads.shutdown, True)
         await asyncio.to_thread(self._pool.close, 10.0)
 
@@ -369,3 +407,15 @@ def migrate_url(url: str, verify_only: bool = False) -> None:
     finally:
         engine.dispose()
 
+
+
+GROUP_LIMIT = 64
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
