@@ -134,10 +134,15 @@ local function on_error(err)
   return { msg, traceback(msg, 2) }
 end
 
-local function task_create(fn)
+-- The arguments are captured here, on the Lua side, rather than passed by Python on the
+-- first step: a Lua value that Python holds keeps a pointer to the lua_State (coroutine) it
+-- was made on, and releasing it after that coroutine died (a task spawned by a task that
+-- ended first) would touch freed memory (lupa's _LuaObject keeps `_state`).
+local function task_create(fn, ...)
   next_id = next_id + 1
-  tasks[next_id] = raw_wrap(function(...)
-    return DONE, xpcall(fn, on_error, ...)
+  local args = pack(...)
+  tasks[next_id] = raw_wrap(function()
+    return DONE, xpcall(fn, on_error, unpack(args, 1, args.n))
   end)
   return next_id
 end

@@ -211,6 +211,10 @@ def _read_stdlib(root: Traversable, base: str) -> tuple[str, str] | tuple[None, 
 
 def _exception_text(exc: Any) -> str:
     if isinstance(exc, BaseException):
+        # The exception lives on in Lua as an error value until Lua collects it; its frames
+        # may hold Lua values tied to a coroutine that is gone by then (see task_create in
+        # prelude.lua), so drop them now: only the message is used.
+        exc.__traceback__ = None
         return error_text("builtin", exc)
     return str(exc)
 

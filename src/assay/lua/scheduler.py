@@ -132,8 +132,10 @@ class Scheduler:
             if self.running():
                 raise SchedulerError("this Lua state has tasks running on another event loop")
             self._loop, self._http = loop, None
-        tid = self._create(fn)
-        lua_task = LuaTask(tid, name, loop.create_task(self._drive(tid, args, on_yield)))
+        # fn and args go to Lua at once and are not kept here: Lua values held by Python
+        # stay tied to the coroutine they came from (see task_create in prelude.lua).
+        tid = self._create(fn, *args)
+        lua_task = LuaTask(tid, name, loop.create_task(self._drive(tid, (), on_yield)))
         self._tasks[tid] = lua_task
         lua_task.task.add_done_callback(lambda _t: self._tasks.pop(tid, None))
         return lua_task
