@@ -63,6 +63,7 @@ from lupa import lua55
 
 from assay.errors import LuaRuntimeError
 from assay.lua.convert import Converter
+from assay.lua.fasthttp import Client as FastClient
 from assay.lua.errors import LuaScriptError, SchedulerError
 
 log = logging.getLogger("assay.lua")
@@ -115,6 +116,7 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: dict[int, LuaTask] = {}
         self._http: httpx.AsyncClient | None = None
+        self._fast: FastClient | None = None
 
     # --- spawning ------------------------------------------------------------------
 
@@ -131,7 +133,7 @@ class Scheduler:
             # never while tasks of the old loop are alive.
             if self.running():
                 raise SchedulerError("this Lua state has tasks running on another event loop")
-            self._loop, self._http = loop, None
+            self._loop, self._http, self._fast = loop, None, None
         # fn and args go to Lua at once and are not kept here: Lua values held by Python
         # stay tied to the coroutine they came from (see task_create in prelude.lua).
         tid = self._create(fn, *args)
@@ -164,6 +166,9 @@ class Scheduler:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
 
     # --- driving -------------------------------------------------------------------
 
@@ -230,6 +235,19 @@ class Scheduler:
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         return self._http
+
+
+    def fast_http_client(self) -> FastClient | None:
+        """The loop's keep-alive client for plain http:// (see fasthttp.py); None off-loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if loop is not self._loop:
+            return None
+        if self._fast is None:
+            self._fast = FastClient()
+        return self._fast
 
 
 def _unpack(packed: Any) -> list[Any]:

@@ -12,6 +12,7 @@ decoded. SSE streaming (``opts.on_event``) and ``http.serve`` are not implemente
 
 from __future__ import annotations
 
+import asyncio
 import json as _json
 import ssl
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from assay.lua.builtins._api import (
     text,
 )
 from assay.lua.errors import BuiltinError
+from assay.lua.fasthttp import HttpError, NeedsFallback
+from assay.lua.fasthttp import Response as FastResponse
 from assay.lua.scheduler import IoRequest, Scheduler
 
 DEFAULT_TIMEOUT = 30.0
@@ -83,6 +86,20 @@ def _client_options(opts: Any, where: str) -> _ClientOptions:
 
 
 async def _send(sched: Scheduler, req: _Request) -> dict[str, Any]:
+    fast = None if req.options.ca_pem or not req.url.startswith("http://") else sched.fast_http_client()
+    if fast is not None:
+        try:
+            answer = await fast.request(
+                req.method, req.url, req.headers, req.content, req.options.timeout, req.options.follow_redirects
+            )
+        except NeedsFallback:
+            pass  # e.g. redirected to https: the full client below takes it
+        except (HttpError, OSError) as exc:
+            raise BuiltinError(f"{req.where} failed: {exc or type(exc).__name__}") from None
+        except asyncio.TimeoutError:
+            raise BuiltinError(f"{req.where} failed: timed out after {req.options.timeout:g}s") from None
+        else:
+            return {"status": answer.status, "body": _fast_body(answer), "headers": answer.headers}
     timeout = httpx.Timeout(req.options.timeout)
     try:
         shared = None if req.options.ca_pem else sched.http_client()
@@ -109,6 +126,22 @@ async def _send(sched: Scheduler, req: _Request) -> dict[str, Any]:
         "body": _body(response),
         "headers": {k.lower(): v for k, v in response.headers.items()},
     }
+
+
+def _fast_body(response: FastResponse) -> bytes | str:
+    """Like `_body`: raw bytes, decoded only when a non-UTF-8 charset is declared."""
+    ctype = response.headers.get("content-type", "")
+    charset = ""
+    for param in ctype.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower().replace("_", "-")
+    if charset and charset not in ("utf-8", "utf8", "ascii", "us-ascii"):
+        try:
+            return response.body.decode(charset, errors="replace")
+        except LookupError:
+            return response.body
+    return response.body
 
 
 def _body(response: httpx.Response) -> bytes | str:
