@@ -37,7 +37,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.protocol_worker import WORKFLOW_TYPE, ProtocolWorker  # noqa: E402
+from tests.e2e.one_activity_worker import WORKFLOW_TYPE, OneActivityWorker  # noqa: E402
 from tests.pg import ADMIN_URL, create_database, database_url, drop_database  # noqa: E402
 
 
@@ -127,14 +127,14 @@ def main() -> None:
 
     engines = [Engine(f"engine{i}", db_url, workdir) for i in range(3)]
     queue = f"chaos-{uuid.uuid4().hex[:6]}"
-    workers: list[ProtocolWorker] = []
+    workers: list[OneActivityWorker] = []
     stop_chaos = threading.Event()
     try:
         for engine in engines:
             engine.start()
         urls = [e.url for e in engines]
         for i in range(3):
-            worker = ProtocolWorker(urls[i:] + urls[:i], queue, on_activity=record, start_to_close_secs=5)
+            worker = OneActivityWorker(urls[i:] + urls[:i], queue, on_activity=record, start_to_close_secs=5)
             worker.start(workflow_threads=4, activity_threads=4)
             workers.append(worker)
         began = time.monotonic()

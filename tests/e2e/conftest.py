@@ -9,106 +9,36 @@ and XDG_CONFIG_HOME pointed at an empty directory so no developer config leaks i
 
 ``scripted_worker`` plays a worker over the REST worker protocol, so tests can drive runs
 to any state without a Lua runtime.
+
+``worker`` is a ``ProtocolWorker`` on the engine of a protocol test module, which declares
+that engine as ``eng = engine_fixture(...)`` (``tests/e2e/engine_process.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from assay.client.http import EngineClient
-
-STARTUP_TIMEOUT_SECS = 30.0
-
+from tests.e2e.engine_process import EngineProcess, running_engine
+from tests.e2e.protocol_worker import ProtocolWorker
+from tests.e2e.protocol_worker import unique as unique_name
 
 # --- the engine process -------------------------------------------------------------------
 
 
-@dataclass
-class EngineProcess:
-    """A running ``assay serve``; ``url`` is the server root (no API prefix)."""
-
-    url: str
-    port: int
-    db_path: Path
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    def client(self, **kwargs: Any) -> EngineClient:
-        return EngineClient(self.url, **kwargs)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_engine(
-    workdir: Path, *extra_args: str, env: dict[str, str] | None = None
-) -> EngineProcess:
-    """Start ``assay serve`` in ``workdir`` and wait until it answers health checks."""
-    port = free_port()
-    db_path = workdir / "engine.db"
-    log_path = workdir / "engine.log"
-    args = [
-        sys.executable, "-m", "assay", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--backend", f"sqlite:///{db_path}",
-        *extra_args,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-    engine = EngineProcess(f"http://127.0.0.1:{port}", port, db_path, log_path, process)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"assay serve exited with {process.returncode}:\n{engine.log()}")
-        try:
-            if httpx.get(f"{engine.url}/api/v1/health", timeout=1.0).status_code == 200:
-                return engine
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_engine(engine)
-    raise RuntimeError(f"assay serve did not become healthy in time:\n{engine.log()}")
-
-
-def stop_engine(engine: EngineProcess) -> None:
-    if engine.process.poll() is None:
-        engine.process.send_signal(signal.SIGTERM)
-        try:
-            engine.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            engine.process.kill()
-            engine.process.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    running = start_engine(tmp_path_factory.mktemp("engine"))
-    try:
+    with running_engine(tmp_path_factory.mktemp("engine")) as running:
         yield running
-    finally:
-        stop_engine(running)
 
 
 # --- running the CLI ------------------------------------------------------------------------
@@ -216,24 +146,14 @@ def assay_cli_offline(tmp_path: Path) -> AssayCli:
 # --- a worker played by the test ------------------------------------------------------------
 
 
-@dataclass
-class ScriptedWorker:
+class ScriptedWorker(ProtocolWorker):
     """Registers on its own queue and answers workflow tasks with the commands it is given."""
 
-    client: EngineClient
-    queue: str
-    namespace: str = "main"
-    worker_id: str = ""
-    seen: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, engine: EngineProcess, queue: str, namespace: str = "main") -> None:
+        super().__init__(engine, queue, namespace, identity=f"e2e-{queue}", workflows=["e2e"], activities=[])
+        self.seen: list[dict[str, Any]] = []
 
-    def __post_init__(self) -> None:
-        answer = self.client.register_worker(
-            f"e2e-{self.queue}", self.queue, namespace=self.namespace,
-            workflows=["e2e"], activities=[],
-        )
-        self.worker_id = str(answer["worker_id"])
-
-    def step(
+    def step(  # type: ignore[override]  # the CLI tests' keyword-only spelling
         self,
         commands: list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]],
         *,
@@ -241,22 +161,9 @@ class ScriptedWorker:
         wait_secs: float = 10,
     ) -> dict[str, Any]:
         """Claim the next workflow task (of ``workflow_id`` if given) and submit commands."""
-        deadline = time.monotonic() + wait_secs
-        while time.monotonic() < deadline:
-            task = self.client.poll_workflow_task(
-                self.queue, self.worker_id, namespace=self.namespace, wait_secs=2
-            )
-            if task is None:
-                continue
-            if workflow_id is not None and task["workflow_id"] != workflow_id:
-                raise AssertionError(f"unexpected task for {task['workflow_id']}")
-            self.seen.append(task)
-            batch = commands(task) if callable(commands) else commands
-            self.client.submit_commands(
-                task["workflow_id"], self.worker_id, task["lease_token"], batch
-            )
-            return task
-        raise AssertionError(f"no workflow task on {self.queue} within {wait_secs}s")
+        task = super().step(commands, workflow_id, timeout=wait_secs)
+        self.seen.append(task)
+        return task
 
 
 @pytest.fixture
@@ -270,13 +177,23 @@ def unique() -> Callable[[str], str]:
 def scripted_worker(
     engine: EngineProcess, unique: Callable[[str], str]
 ) -> Iterator[Callable[..., ScriptedWorker]]:
-    clients: list[EngineClient] = []
+    workers: list[ScriptedWorker] = []
 
     def make(queue: str | None = None, namespace: str = "main") -> ScriptedWorker:
-        client = engine.client()
-        clients.append(client)
-        return ScriptedWorker(client, queue or unique("q"), namespace)
+        workers.append(ScriptedWorker(engine, queue or unique("q"), namespace))
+        return workers[-1]
 
     yield make
-    for client in clients:
-        client.close()
+    for worker in workers:
+        worker.close()
+
+
+# --- per-module engines of the protocol tests (``eng = engine_fixture(...)`` in the module) -----
+
+
+@pytest.fixture
+def worker(eng: EngineProcess) -> Iterator[ProtocolWorker]:
+    """A registered protocol worker on a queue of its own, on the module's ``eng``."""
+    w = ProtocolWorker(eng, unique_name("q"))
+    yield w
+    w.close()

@@ -1,8 +1,8 @@
 """Fixtures for the Lua workflow e2e tests: a real engine and real `assay run` Lua workers.
 
-* :class:`Engine` runs ``python -m assay serve`` on a free port with a SQLite file in a temp
-  dir, waits for ``/health``, can be restarted on the same port and database, and stops with
-  SIGTERM. ``Engine.api`` is an httpx client bound to ``/api/v1``.
+* :class:`Engine` is an ``EngineProcess`` (``tests/e2e/engine_process.py``) kept on one port,
+  so it can be restarted on the same port and database; ``Engine.api`` is an httpx client
+  bound to ``/api/v1``.
 * :class:`Worker` runs ``python -m assay run <script>`` with ``ENGINE_URL``/``QUEUE`` and any
   extra variables in its environment, logging to a file; ``wait_log`` waits for a line,
   ``stop`` sends SIGTERM and returns the exit code, ``kill`` is SIGKILL.
@@ -13,9 +13,7 @@ Test modules import these names and build module-scoped fixtures with ``engine_f
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,65 +25,37 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.engine_process import EngineProcess, clean_env, free_port
+
 WORKERS = Path(__file__).parent / "lua_workers"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
-    env.update(extra or {})
-    return env
+_clean_env = clean_env  # the name the Lua workflow tests import
 
 
 class Engine:
+    """An ``EngineProcess`` on a port fixed for its life (workers keep the URL across restarts),
+    with ``api`` (an httpx client on ``/api/v1``) and REST helpers."""
+
     def __init__(self, workdir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = workdir / "engine.db"
-        self.env = env or {}
-        self.args = args
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server = EngineProcess(workdir, env, args=args, port=free_port())
+        self.workdir, self.env, self.args = workdir, env or {}, args
+        self.port, self.url, self.db = self.server.port, self.server.url, self.server.db_path
         self.api = httpx.Client(base_url=f"{self.url}/api/v1", timeout=70.0)
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process
+
     def start(self) -> None:
-        log = (self.workdir / "engine.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "assay", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--backend", f"sqlite:///{self.db}", *self.args],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=_clean_env(self.env),
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"assay serve exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"assay serve not healthy:\n{self.log()}")
+        self.server.start()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.server.stop()
 
     def log(self) -> str:
-        path = self.workdir / "engine.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self.server.log(all_starts=True)
 
     # --- REST helpers -------------------------------------------------------------------
 
@@ -131,7 +101,7 @@ class Worker:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "assay", "run", str(script)], cwd=workdir,
-                stdout=log, stderr=subprocess.STDOUT, env=_clean_env(variables),
+                stdout=log, stderr=subprocess.STDOUT, env=clean_env(variables),
             )
         self.wait_log("workflow worker listening")
 

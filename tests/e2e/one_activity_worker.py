@@ -1,4 +1,4 @@
-"""A minimal worker written against the REST worker protocol (no SDK, no Lua).
+"""A minimal threaded worker on the REST protocol (no SDK, no Lua), rotating between engines.
 
 Workflow ``one_activity``: schedule activity ``record`` (seq 1) with the workflow id, then
 complete with its result. The activity calls ``on_activity(workflow_id)`` (tests and the
@@ -17,11 +17,15 @@ from typing import Any, Callable
 
 import httpx
 
+from tests.e2e.protocol_worker import ProtocolWorker
+
 WORKFLOW_TYPE = "one_activity"
 ACTIVITY = "record"
+POLL_SECS = 2
+POLL_TIMEOUT_SECS = 15.0
 
 
-class ProtocolWorker:
+class OneActivityWorker:
     def __init__(
         self,
         urls: list[str],
@@ -43,21 +47,23 @@ class ProtocolWorker:
         self._turn = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._http = httpx.Client(timeout=30.0)
+        # One connection per engine, all as the same (unregistered) worker.
+        self._engines = [
+            ProtocolWorker(url, queue, namespace, worker_id=self.worker_id, timeout=10.0) for url in self.urls
+        ]
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any], timeout: float = 10.0) -> Any:
-        url = self.urls[self._turn % len(self.urls)]
+    def _call(self, send: Callable[[ProtocolWorker], httpx.Response]) -> Any:
         try:
-            response = self._http.post(f"{url}/api/v1{path}", json=body, timeout=timeout)
+            response = send(self._engines[self._turn % len(self._engines)])
         except httpx.HTTPError:
             self.errors += 1
             self._turn += 1  # that engine is gone (or going): use another one
             raise
         if response.status_code >= 400:
             self.errors += 1
-            raise RuntimeError(f"{path}: HTTP {response.status_code} {response.text}")
+            raise RuntimeError(f"{response.request.url.path}: HTTP {response.status_code} {response.text}")
         return response.json()
 
     def start(self, workflow_threads: int = 2, activity_threads: int = 2) -> None:
@@ -72,24 +78,19 @@ class ProtocolWorker:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
-        self._http.close()
+        for engine in self._engines:
+            engine.close()
 
     # --- loops ---------------------------------------------------------------------------------
 
     def _workflow_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                task = self._post(
-                    "/workflow-tasks/poll",
-                    {"queue": self.queue, "worker_id": self.worker_id, "namespace": self.namespace, "wait_secs": 2},
-                    timeout=15,
-                )
+                task = self._call(lambda e: e.poll_raw(POLL_SECS, timeout=POLL_TIMEOUT_SECS))
                 if task:
                     self.claimed_tasks.append(task["workflow_id"])
-                    self._post(f"/workflow-tasks/{task['workflow_id']}/commands", {
-                        "worker_id": self.worker_id, "lease_token": task["lease_token"],
-                        "commands": self.decide(task["history"]),
-                    })
+                    commands = self.decide(task["history"])
+                    self._call(lambda e: e.submit_raw(task, commands))
             except Exception:  # noqa: BLE001 - engine down, lease lost: the protocol recovers
                 self._stop.wait(0.2)
 
@@ -109,11 +110,7 @@ class ProtocolWorker:
     def _activity_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                activity = self._post(
-                    "/tasks/poll",
-                    {"queue": self.queue, "worker_id": self.worker_id, "namespace": self.namespace, "wait_secs": 2},
-                    timeout=15,
-                )
+                activity = self._call(lambda e: e.poll_activity_raw(POLL_SECS, timeout=POLL_TIMEOUT_SECS))
                 if not activity:
                     continue
                 self.claimed_activities.append(int(activity["id"]))
@@ -127,7 +124,7 @@ class ProtocolWorker:
         """Report the result, trying every engine: the one that handed it out may be dead."""
         for _ in range(len(self.urls) * 3):
             try:
-                self._post(f"/tasks/{activity['id']}/complete", {"result": result, "attempt": activity["attempt"]})
+                self._call(lambda e: e.complete_activity(activity, result))
                 return
             except RuntimeError:
                 return  # 409: the attempt timed out meanwhile; a retry will run it again

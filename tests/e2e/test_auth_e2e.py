@@ -8,19 +8,17 @@ server on loopback with keys generated here (tests/integration/auth/oidc_stand_i
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.engine_fixtures import free_port
+from tests.e2e.engine_process import EngineProcess, clean_env, running_engine
 from tests.integration.auth.oidc_stand_in import AUDIENCE, Issuer, SigningKey, new_key, running_issuer
 
 pytestmark = pytest.mark.slow
@@ -28,28 +26,12 @@ pytestmark = pytest.mark.slow
 PREFIX, ALT_PREFIX = "/api/v1/engine/workflow", "/api/v1"
 OPEN_SUFFIXES = {"/health", "/version", "/openapi.json", "/docs"}
 OPEN_ROOTS = ["/", "/workflow", "/workflow/", "/favicon.ico", PREFIX + "/docs-assets/swagger-ui.css"]
-STARTUP_TIMEOUT_SECS = 30.0
-
-
-@dataclass
-class Served:
-    url: str
-    db: Path
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
 
 
 def assay(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "assay", *args], capture_output=True, text=True, timeout=60,
-        env=env or _env(), cwd=cwd,
+        env=env or clean_env(), cwd=cwd,
     )
 
 
@@ -61,38 +43,9 @@ def generate_key(db: Path, label: str) -> str:
     return key
 
 
-def _serve(workdir: Path, *flags: str) -> Iterator[Served]:
-    db = workdir / "engine.db"
-    port = free_port()
-    log_path = workdir / "serve.log"
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--backend", f"sqlite:///{db}", *flags]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assay", *args], stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=workdir
-        )
-    served = Served(f"http://127.0.0.1:{port}", db, process, log_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"assay serve exited with {process.returncode}:\n{served.log()}")
-            try:
-                if httpx.get(served.url + PREFIX + "/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"assay serve did not become healthy:\n{served.log()}")
-            time.sleep(0.05)
+def _serve(workdir: Path, *flags: str) -> Iterator[EngineProcess]:
+    with running_engine(workdir, args=flags) as served:
         yield served
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
 
 
 # --- fixtures: one engine per mode ----------------------------------------------------------
@@ -107,14 +60,14 @@ def issuer() -> Iterator[tuple[Issuer, SigningKey]]:
 
 
 @pytest.fixture(scope="module")
-def api_key_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
+def api_key_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EngineProcess, str]]:
     workdir = tmp_path_factory.mktemp("auth-api-key")
     key = generate_key(workdir / "engine.db", "e2e")
     yield from ((s, key) for s in _serve(workdir, "--auth-api-key"))
 
 
 @pytest.fixture(scope="module")
-def jwt_engine(tmp_path_factory: pytest.TempPathFactory, issuer: tuple[Issuer, SigningKey]) -> Iterator[Served]:
+def jwt_engine(tmp_path_factory: pytest.TempPathFactory, issuer: tuple[Issuer, SigningKey]) -> Iterator[EngineProcess]:
     state, _ = issuer
     workdir = tmp_path_factory.mktemp("auth-jwt")
     yield from _serve(workdir, "--auth-issuer", state.url, "--auth-audience", AUDIENCE)
@@ -123,7 +76,7 @@ def jwt_engine(tmp_path_factory: pytest.TempPathFactory, issuer: tuple[Issuer, S
 @pytest.fixture(scope="module")
 def combined_engine(
     tmp_path_factory: pytest.TempPathFactory, issuer: tuple[Issuer, SigningKey]
-) -> Iterator[tuple[Served, str]]:
+) -> Iterator[tuple[EngineProcess, str]]:
     state, _ = issuer
     workdir = tmp_path_factory.mktemp("auth-combined")
     key = generate_key(workdir / "engine.db", "ci")
@@ -211,7 +164,7 @@ def assert_stream(base_url: str, token: str) -> None:
 # --- API-key mode -------------------------------------------------------------------------------
 
 
-def test_api_key_mode_gates_every_route(api_key_engine: tuple[Served, str]) -> None:
+def test_api_key_mode_gates_every_route(api_key_engine: tuple[EngineProcess, str]) -> None:
     served, key = api_key_engine
     assert_open_set(served.url)
     assert_every_route_gated(served.url, key)
@@ -220,7 +173,7 @@ def test_api_key_mode_gates_every_route(api_key_engine: tuple[Served, str]) -> N
     assert key not in served.log()
 
 
-def test_api_key_401_body_names_the_mode(api_key_engine: tuple[Served, str]) -> None:
+def test_api_key_401_body_names_the_mode(api_key_engine: tuple[EngineProcess, str]) -> None:
     served, _ = api_key_engine
     r = httpx.get(served.url + ALT_PREFIX + "/workflows", timeout=10)
     assert r.status_code == 401
@@ -231,7 +184,7 @@ def test_api_key_401_body_names_the_mode(api_key_engine: tuple[Served, str]) -> 
     }
 
 
-def test_key_lifecycle_over_rest_and_cli(api_key_engine: tuple[Served, str]) -> None:
+def test_key_lifecycle_over_rest_and_cli(api_key_engine: tuple[EngineProcess, str]) -> None:
     served, admin = api_key_engine
     auth = {"Authorization": f"Bearer {admin}"}
     api = served.url + ALT_PREFIX
@@ -243,7 +196,7 @@ def test_key_lifecycle_over_rest_and_cli(api_key_engine: tuple[Served, str]) -> 
     temp_auth = {"Authorization": f"Bearer {temp['plaintext']}"}
     assert httpx.get(api + "/workflows", headers=temp_auth, timeout=10).status_code == 200
 
-    listed = assay("serve", "--backend", f"sqlite:///{served.db}", "--list-api-keys")
+    listed = assay("serve", "--backend", f"sqlite:///{served.db_path}", "--list-api-keys")
     assert listed.returncode == 0, listed.stderr
     assert temp["prefix"] in listed.stdout and "temp" in listed.stdout
     assert temp["plaintext"] not in listed.stdout and admin not in listed.stdout
@@ -251,16 +204,16 @@ def test_key_lifecycle_over_rest_and_cli(api_key_engine: tuple[Served, str]) -> 
     assert {k["label"] for k in listing} >= {"e2e", "temp"}
     assert "plaintext" not in str(listing)
 
-    revoked = assay("serve", "--backend", f"sqlite:///{served.db}", "--revoke-api-key", temp["prefix"])
+    revoked = assay("serve", "--backend", f"sqlite:///{served.db_path}", "--revoke-api-key", temp["prefix"])
     assert revoked.returncode == 0, revoked.stderr
     r = httpx.get(api + "/workflows", headers=temp_auth, timeout=10)
     assert r.status_code == 401 and "invalid API key" in r.json()["error"]
     assert httpx.delete(api + f"/api-keys/{temp['prefix']}", headers=auth, timeout=10).status_code == 404
 
 
-def test_cli_sends_the_key_and_explains_401(api_key_engine: tuple[Served, str], tmp_path: Path) -> None:
+def test_cli_sends_the_key_and_explains_401(api_key_engine: tuple[EngineProcess, str], tmp_path: Path) -> None:
     served, key = api_key_engine
-    env = {**_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "ASSAY_ENGINE_URL": served.url}
+    env = {**clean_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "ASSAY_ENGINE_URL": served.url}
     denied = assay("workflow", "list", env=env)
     assert denied.returncode != 0
     assert "this engine expects an API key" in denied.stderr + denied.stdout
@@ -284,7 +237,7 @@ def test_bootstrap_window_mints_exactly_one_first_key(tmp_path: Path) -> None:
 # --- OIDC mode -------------------------------------------------------------------------------------
 
 
-def test_jwt_mode_gates_every_route(jwt_engine: Served, issuer: tuple[Issuer, SigningKey]) -> None:
+def test_jwt_mode_gates_every_route(jwt_engine: EngineProcess, issuer: tuple[Issuer, SigningKey]) -> None:
     state, key = issuer
     token = state.token(key, exp=int(time.time()) + 3600)
     assert_open_set(jwt_engine.url)
@@ -293,7 +246,7 @@ def test_jwt_mode_gates_every_route(jwt_engine: Served, issuer: tuple[Issuer, Si
     assert token not in jwt_engine.log()
 
 
-def test_jwt_mode_reasons(jwt_engine: Served, issuer: tuple[Issuer, SigningKey]) -> None:
+def test_jwt_mode_reasons(jwt_engine: EngineProcess, issuer: tuple[Issuer, SigningKey]) -> None:
     state, key = issuer
     api = jwt_engine.url + ALT_PREFIX + "/workflows"
     cases = {
@@ -309,7 +262,7 @@ def test_jwt_mode_reasons(jwt_engine: Served, issuer: tuple[Issuer, SigningKey])
         assert r.json()["error"] == f"{reason}; this engine expects an OIDC token from {state.url}"
 
 
-def test_jwt_key_rotation_on_a_running_engine(jwt_engine: Served, issuer: tuple[Issuer, SigningKey]) -> None:
+def test_jwt_key_rotation_on_a_running_engine(jwt_engine: EngineProcess, issuer: tuple[Issuer, SigningKey]) -> None:
     state, key = issuer
     rotated = new_key("ed25519", "e2e-2")
     state.published = [key, rotated]
@@ -327,7 +280,7 @@ def test_jwt_key_rotation_on_a_running_engine(jwt_engine: Served, issuer: tuple[
 # --- combined mode ----------------------------------------------------------------------------------
 
 
-def test_combined_mode(combined_engine: tuple[Served, str], issuer: tuple[Issuer, SigningKey]) -> None:
+def test_combined_mode(combined_engine: tuple[EngineProcess, str], issuer: tuple[Issuer, SigningKey]) -> None:
     served, api_key = combined_engine
     state, key = issuer
     api = served.url + PREFIX + "/workflows"
@@ -352,11 +305,11 @@ if ok then print("LISTED") else print("ERROR: " .. tostring(err)) end
 """
 
 
-def test_lua_client_sends_the_token_and_explains_401(api_key_engine: tuple[Served, str], tmp_path: Path) -> None:
+def test_lua_client_sends_the_token_and_explains_401(api_key_engine: tuple[EngineProcess, str], tmp_path: Path) -> None:
     served, key = api_key_engine
     script = tmp_path / "list.lua"
     script.write_text(LUA_LIST)
-    env = {**_env(), "HOME": str(tmp_path), "ENGINE": served.url}
+    env = {**clean_env(), "HOME": str(tmp_path), "ENGINE": served.url}
     allowed = assay("run", str(script), env={**env, "TOKEN": key})
     assert "LISTED" in allowed.stdout, allowed.stdout + allowed.stderr
     denied = assay("run", str(script), env={**env, "TOKEN": ""})

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.engine_fixtures import (
-    EngineProcess,
-    ProtocolWorker,
-    activity_cmd,
-    complete_cmd,
-    expect,
-    running_engine,
-    unique,
-)
+from tests.e2e.engine_process import engine_fixture
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect
 
-
-@pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    with running_engine(tmp_path_factory.mktemp("engine-activities")) as engine:
-        yield engine
-
-
-@pytest.fixture
-def worker(eng: EngineProcess) -> Iterator[ProtocolWorker]:
-    w = ProtocolWorker(eng, unique("q"))
-    yield w
-    w.close()
+eng = engine_fixture(name="engine-activities")
 
 
 def schedule(worker: ProtocolWorker, **fields: Any) -> str:

@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from tests.e2e.engine_fixtures import (
-    EngineProcess,
-    ProtocolWorker,
-    activity_cmd,
-    complete_cmd,
-    expect,
-    running_engine,
-    unique,
-)
+from tests.e2e.engine_process import engine_fixture
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
 
 GRACE_SECS = 1.0
 
 
-@pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    env = {"ASSAY_CANCEL_GRACE_SECS": str(GRACE_SECS)}
-    with running_engine(tmp_path_factory.mktemp("engine-cancel"), env) as engine:
-        yield engine
-
-
-@pytest.fixture
-def worker(eng: EngineProcess) -> Iterator[ProtocolWorker]:
-    w = ProtocolWorker(eng, unique("q"))
-    yield w
-    w.close()
+eng = engine_fixture({"ASSAY_CANCEL_GRACE_SECS": str(GRACE_SECS)}, name="engine-cancel")
 
 
 def test_cancel_of_a_pending_workflow_is_immediate(worker: ProtocolWorker) -> None:

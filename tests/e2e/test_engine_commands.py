@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.engine_fixtures import (
-    EngineProcess,
-    ProtocolWorker,
-    activity_cmd,
-    complete_cmd,
-    expect,
-    running_engine,
-    unique,
-)
+from tests.e2e.engine_process import engine_fixture
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
 
-
-@pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    with running_engine(tmp_path_factory.mktemp("engine-commands")) as engine:
-        yield engine
-
-
-@pytest.fixture
-def worker(eng: EngineProcess) -> Iterator[ProtocolWorker]:
-    w = ProtocolWorker(eng, unique("q"))
-    yield w
-    w.close()
+eng = engine_fixture(name="engine-commands")
 
 
 def payloads(worker: ProtocolWorker, workflow_id: str, event_type: str) -> list[object]:

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.engine_fixtures import EngineProcess, ProtocolWorker, activity_cmd, complete_cmd, expect, unique
+from tests.e2e.engine_process import EngineProcess
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
 
 LOCK_STALE_SECS = 2.0
 CRASH_ENV = {

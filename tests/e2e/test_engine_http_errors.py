@@ -7,36 +7,15 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.engine_fixtures import (
-    ALT_API,
-    API,
-    EngineProcess,
-    ProtocolWorker,
-    activity_cmd,
-    complete_cmd,
-    expect,
-    running_engine,
-    unique,
-)
+from tests.e2e.engine_process import ALT_API, API, EngineProcess, engine_fixture
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
 
-
-@pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    with running_engine(tmp_path_factory.mktemp("engine-http")) as engine:
-        yield engine
-
-
-@pytest.fixture
-def worker(eng: EngineProcess) -> Iterator[ProtocolWorker]:
-    w = ProtocolWorker(eng, unique("q"))
-    yield w
-    w.close()
+eng = engine_fixture(name="engine-http")
 
 
 def is_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

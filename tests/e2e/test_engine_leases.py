@@ -9,24 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.engine_fixtures import (
-    EngineProcess,
-    ProtocolWorker,
-    activity_cmd,
-    complete_cmd,
-    expect,
-    running_engine,
-    unique,
-)
+from tests.e2e.engine_process import EngineProcess, engine_fixture
+from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
 
 LEASE_SECS = 1.0
 
 
-@pytest.fixture(scope="module")
-def eng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    env = {"ASSAY_WF_DISPATCH_TIMEOUT_SECS": str(LEASE_SECS)}
-    with running_engine(tmp_path_factory.mktemp("engine-leases"), env) as engine:
-        yield engine
+eng = engine_fixture({"ASSAY_WF_DISPATCH_TIMEOUT_SECS": str(LEASE_SECS)}, name="engine-leases")
 
 
 @pytest.fixture

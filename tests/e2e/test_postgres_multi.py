@@ -7,24 +7,19 @@ hands over without losing or doubling a tick.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import free_port
-from tests.e2e.protocol_worker import WORKFLOW_TYPE, ProtocolWorker
+from tests.e2e.engine_process import EngineProcess
+from tests.e2e.one_activity_worker import WORKFLOW_TYPE, OneActivityWorker
 from tests.pg import postgres_reachable, temporary_database_sync
 
 pytestmark = [
@@ -33,67 +28,24 @@ pytestmark = [
 ]
 
 
-@dataclass
-class PgEngine:
-    url: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def start_pg_engine(workdir: Path, db_url: str, name: str, port: int | None = None) -> PgEngine:
-    port = port or free_port()
-    log_path = workdir / f"{name}.log"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "assay", "serve", "--port", str(port), "--host", "127.0.0.1",
-             "--backend", db_url],
-            cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-        )
-    engine = PgEngine(f"http://127.0.0.1:{port}", log_path, process)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"engine {name} exited:\n{engine.log()}")
-        try:
-            if httpx.get(f"{engine.url}/api/v1/health", timeout=1).status_code == 200:
-                return engine
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"engine {name} not healthy:\n{engine.log()}")
-
-
-def stop(engine: PgEngine) -> None:
-    if engine.process.poll() is None:
-        engine.process.send_signal(signal.SIGTERM)
-        try:
-            engine.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            engine.process.kill()
-            engine.process.wait(timeout=5)
-
-
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[list[PgEngine]]:
+def cluster(tmp_path: Path) -> Iterator[list[EngineProcess]]:
     with temporary_database_sync() as db_url:
-        engines: list[PgEngine] = []
+        engines: list[EngineProcess] = []
         try:
             for i in range(3):
-                engines.append(start_pg_engine(tmp_path, db_url, f"engine{i}"))
+                engines.append(EngineProcess(tmp_path, backend=db_url, name=f"engine{i}").start())
             yield engines
         finally:
             for engine in engines:
-                stop(engine)
+                engine.stop()
 
 
-def api(engine: PgEngine, method: str, path: str, **kwargs) -> httpx.Response:
+def api(engine: EngineProcess, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(method, f"{engine.url}/api/v1{path}", timeout=30, **kwargs)
 
 
-def test_tasks_are_claimed_once_across_instances(cluster: list[PgEngine]) -> None:
+def test_tasks_are_claimed_once_across_instances(cluster: list[EngineProcess]) -> None:
     queue = f"q-{uuid.uuid4().hex[:6]}"
     executions: list[str] = []
     lock = threading.Lock()
@@ -103,7 +55,7 @@ def test_tasks_are_claimed_once_across_instances(cluster: list[PgEngine]) -> Non
             executions.append(workflow_id)
 
     # One worker per engine, all on the same queue: they compete for every task.
-    workers = [ProtocolWorker([e.url], queue, on_activity=record) for e in cluster]
+    workers = [OneActivityWorker([e.url], queue, on_activity=record) for e in cluster]
     ids = [f"multi-{i}-{uuid.uuid4().hex[:6]}" for i in range(90)]
     for i, workflow_id in enumerate(ids):
         response = api(cluster[i % 3], "POST", "/workflows", json={
@@ -133,7 +85,7 @@ def test_tasks_are_claimed_once_across_instances(cluster: list[PgEngine]) -> Non
     assert {len(w.claimed_activities) > 0 for w in workers} == {True}  # all engines served
 
 
-def test_long_poll_is_woken_by_work_started_on_another_instance(cluster: list[PgEngine]) -> None:
+def test_long_poll_is_woken_by_work_started_on_another_instance(cluster: list[EngineProcess]) -> None:
     queue = f"q-{uuid.uuid4().hex[:6]}"
     outcome: dict[str, float | dict | None] = {}
 
@@ -176,7 +128,7 @@ def fired_ticks(engine_logs: list[str], name: str) -> list[int]:
     return [int(m) for log in engine_logs for m in re.findall(rf"started {re.escape(name)}-(\d+)\b", log)]
 
 
-def test_each_tick_fires_once_when_the_leader_is_killed(cluster: list[PgEngine], tmp_path: Path) -> None:
+def test_each_tick_fires_once_when_the_leader_is_killed(cluster: list[EngineProcess], tmp_path: Path) -> None:
     name = f"tick{uuid.uuid4().hex[:6]}"
     response = api(cluster[0], "POST", "/schedules", json={
         "name": name, "workflow_type": "t", "cron_expr": "*/1 * * * * *", "overlap_policy": "allow_all",
@@ -186,8 +138,7 @@ def test_each_tick_fires_once_when_the_leader_is_killed(cluster: list[PgEngine],
     leaders = [e for e in cluster if fired_ticks([e.log()], name)]
     assert len(leaders) == 1, [e.log()[-500:] for e in cluster]
     leader = leaders[0]
-    leader.process.send_signal(signal.SIGKILL)
-    leader.process.wait(timeout=10)
+    leader.kill9()
     killed_at = time.time()
     time.sleep(5)
     survivors = [e for e in cluster if e is not leader]

@@ -8,14 +8,8 @@ Names are prefixed ``dash_`` so they never collide with the CLI tests' fixtures 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.dashboard.worker import API, TestWorker
+from tests.e2e.engine_process import EngineProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,70 +30,26 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
-STARTUP_SECS = 30.0
 
 
-@dataclass
-class DashEngine:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    token: str | None = None
+class DashEngine(EngineProcess):
+    """An engine as the dashboard sees it: ``api`` and ``http()`` on the dashboard's prefix."""
 
     @property
     def api(self) -> str:
         return self.url + API
 
     def http(self) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        return self.client(API)
 
 
 def start_engine(workdir: Path, *args: str, env: dict[str, str] | None = None) -> DashEngine:
     """``assay serve`` on a free loopback port with its own SQLite file."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log_path = workdir / "engine.log"
-    # Drop any whitelabel variables of the developer's shell: each test states its own.
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_WHITELABEL_")}
-    command = [
-        sys.executable, "-m", "assay", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--backend", f"sqlite:///{workdir / 'engine.db'}", *args,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env={**base_env, **(env or {})})
-    engine = DashEngine(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_SECS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"assay serve exited with {process.returncode}:\n{engine.log()}")
-        try:
-            if httpx.get(engine.api + "/health", timeout=1).status_code == 200:
-                return engine
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_engine(engine)
-    raise RuntimeError(f"assay serve did not become healthy:\n{engine.log()}")
+    return DashEngine(workdir, env, args=args).start()
 
 
 def stop_engine(engine: DashEngine) -> None:
-    if engine.process.poll() is None:
-        engine.process.send_signal(signal.SIGTERM)
-        try:
-            engine.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            engine.process.kill()
-            engine.process.wait(timeout=5)
+    engine.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+from tests.e2e.engine_process import ALT_API as API
+from tests.e2e.protocol_worker import ProtocolWorker
 
-API = "/api/v1/engine/workflow"
 Commands = list[dict[str, Any]]
 
 
@@ -116,7 +116,7 @@ DECIDERS: dict[str, Callable[[list[dict[str, Any]]], Commands]] = {
 
 
 class TestWorker:
-    """Runs the poll loops in daemon threads until ``stop()``."""
+    """Runs the poll loops in daemon threads until ``stop()``, over one ``ProtocolWorker``."""
 
     __test__ = False  # not a pytest test class
 
@@ -128,24 +128,17 @@ class TestWorker:
         token: str | None = None,
         activity_secs: float = 1.5,
     ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url + API, headers=headers, timeout=30)
+        self.protocol = ProtocolWorker(
+            base_url, queue, namespace, identity=f"dashboard-e2e/{queue}", workflows=sorted(DECIDERS),
+            activities=["build", "deploy"], prefix=API, token=token,
+        )
+        self.http = self.protocol.http
         self.queue = queue
         self.namespace = namespace
         self.activity_secs = activity_secs
+        self.worker_id = self.protocol.worker_id
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
-        answer = self._post(
-            "/workers/register",
-            {
-                "identity": f"dashboard-e2e/{queue}",
-                "queue": queue,
-                "namespace": namespace,
-                "workflows": sorted(DECIDERS),
-                "activities": ["build", "deploy"],
-            },
-        )
-        self.worker_id = answer["worker_id"]
         self._threads = [
             threading.Thread(target=self._guard, args=(self._workflow_loop,), daemon=True),
             threading.Thread(target=self._guard, args=(self._activity_loop,), daemon=True),
@@ -157,12 +150,7 @@ class TestWorker:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
-        self.http.close()
-
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        response = self.http.post(path, json=body)
-        response.raise_for_status()
-        return response.json()
+        self.protocol.close()
 
     def _guard(self, loop: Callable[[], None]) -> None:
         try:
@@ -175,12 +163,9 @@ class TestWorker:
         last_beat = 0.0
         while not self._stop.is_set():
             if time.monotonic() - last_beat > 5:
-                self._post("/workers/heartbeat", {"worker_id": self.worker_id})
+                self.protocol.heartbeat()
                 last_beat = time.monotonic()
-            task = self._post(
-                "/workflow-tasks/poll",
-                {"queue": self.queue, "worker_id": self.worker_id, "namespace": self.namespace, "wait_secs": 1},
-            )
+            task = self.protocol.poll(wait_secs=1)
             if not task:
                 continue
             decide = DECIDERS.get(task["workflow_type"])
@@ -189,24 +174,15 @@ class TestWorker:
                 if decide
                 else [{"type": "FailWorkflow", "error": f"unknown workflow type {task['workflow_type']}"}]
             )
-            response = self.http.post(
-                f"/workflow-tasks/{task['workflow_id']}/commands",
-                json={"worker_id": self.worker_id, "lease_token": task["lease_token"], "commands": commands},
-            )
+            response = self.protocol.submit_raw(task, commands)
             if response.status_code not in (200, 409):  # 409: run ended meanwhile; fine
                 response.raise_for_status()
 
     def _activity_loop(self) -> None:
         while not self._stop.is_set():
-            task = self._post(
-                "/tasks/poll",
-                {"queue": self.queue, "worker_id": self.worker_id, "namespace": self.namespace, "wait_secs": 1},
-            )
+            task = self.protocol.poll_activity(wait_secs=1)
             if not task:
                 continue
             # Long enough for the Steps tab's 1 s live tail to show the step running.
             self._stop.wait(self.activity_secs)
-            self.http.post(
-                f"/tasks/{task['id']}/complete",
-                json={"result": {"ok": True, "name": task["name"]}, "attempt": task.get("attempt")},
-            )
+            self.protocol.complete_activity(task, {"ok": True, "name": task["name"]})
