@@ -75,7 +75,7 @@ class Housekeeper:
         if cancel_due is not None and cancel_due <= now:
             engine.publish(await store.finalize_overdue_cancels(now, settings.cancel_grace_secs))
         # Activities whose retry backoff just ended: wake pollers of their queues.
-        for namespace, queue in await store.due_retry_queues(self._last_retry_scan, now):  # type: ignore[attr-defined]
+        for namespace, queue in await store.due_retry_queues(self._last_retry_scan, now):
             engine.wakeups.notify_one(("act", namespace, queue))
         self._last_retry_scan = now
 

@@ -24,8 +24,6 @@ from sqlalchemy import (
     text,
 )
 
-SCHEMA_VERSION = 3
-
 metadata = MetaData()
 
 schema_version = Table(
