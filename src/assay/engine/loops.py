@@ -19,22 +19,14 @@ log = logging.getLogger("assay.engine.loops")
 MAX_SLEEP_SECS = 5.0  # safety net: re-read due times at least this often
 
 
-class Housekeeper:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._wake = asyncio.Event()
-        self._next_wake: float | None = None
-        self._last_retry_scan = 0.0
-        self._task: asyncio.Task[None] | None = None
-        engine.on_housekeeping_armed = self.arm
+class BackgroundLoop:
+    """A named task running ``_run`` from ``start()`` until ``stop()`` cancels it."""
 
-    def arm(self, wake_at: float) -> None:
-        if self._next_wake is None or wake_at < self._next_wake:
-            self._next_wake = wake_at
-            self._wake.set()
+    task_name = "assay-loop"
+    _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="assay-housekeeping")
+        self._task = asyncio.create_task(self._run(), name=self.task_name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -43,6 +35,25 @@ class Housekeeper:
                 await self._task
             except asyncio.CancelledError:
                 pass
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class Housekeeper(BackgroundLoop):
+    task_name = "assay-housekeeping"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wake = asyncio.Event()
+        self._next_wake: float | None = None
+        self._last_retry_scan = 0.0
+        engine.on_housekeeping_armed = self.arm
+
+    def arm(self, wake_at: float) -> None:
+        if self._next_wake is None or wake_at < self._next_wake:
+            self._next_wake = wake_at
+            self._wake.set()
 
     async def _run(self) -> None:
         while True:
@@ -93,25 +104,15 @@ class Housekeeper:
         return next_at - engine.clock()
 
 
-class InstanceUpkeep:
+class InstanceUpkeep(BackgroundLoop):
     """Heartbeat of the single-instance lock (SQLite) and pruning of long-silent workers."""
+
+    task_name = "assay-upkeep"
 
     def __init__(self, engine: Engine, instance_id: str, database: Any) -> None:
         self.engine = engine
         self.instance_id = instance_id
         self.database = database
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="assay-upkeep")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def _run(self) -> None:
         interval = max(1.0, self.engine.settings.lock_stale_secs / 3)

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from assay.core.schedule_policy import DEFAULT_CATCH_UP_WINDOW_SECS
+from assay.engine.loops import BackgroundLoop
 from assay.engine.service import ENGINE_VERSION_ATTRIBUTE, Engine
 
 log = logging.getLogger("assay.engine.scheduler")
@@ -31,7 +32,9 @@ MAX_SLEEP_SECS = 1.0
 FOLLOWER_RETRY_SECS = 0.25  # a dead leader's lock is free at once: keep the gap under one tick
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
+    task_name = "assay-scheduler"
+
     def __init__(self, engine: Engine, database: Any = None) -> None:
         self.engine = engine
         env = engine.settings.env or {}
@@ -40,7 +43,6 @@ class Scheduler:
         self.election = election() if election is not None else None
         self._wake = asyncio.Event()
         self._sleep_until = 0.0
-        self._task: asyncio.Task[None] | None = None
         self.fired: list[dict[str, Any]] = []  # recent outcomes, for logs and tests
 
     @property
@@ -56,16 +58,8 @@ class Scheduler:
         if at is None or at < self._sleep_until:
             self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="assay-scheduler")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await super().stop()
         if self.election is not None:
             await self.election.release()
 
