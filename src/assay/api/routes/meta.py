@@ -36,8 +36,6 @@ async def version(request: Request) -> Response:
 
 @router.get("/docs", response_class=HTMLResponse, summary="Interactive API docs")
 async def docs(request: Request) -> HTMLResponse:
-    prefix = request.scope.get("route_prefix", "")
-    path = request.url.path
-    base = path[: -len("/docs")]
-    del prefix
+    # Served under both API prefixes: assets and spec are siblings of this page.
+    base = request.url.path[: -len("/docs")]
     return HTMLResponse(DOCS_HTML.format(assets=f"{base}/docs-assets", spec=f"{base}/openapi.json"))
