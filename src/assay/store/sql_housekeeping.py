@@ -7,8 +7,6 @@ instance acts on it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from assay.core.events import EventType
 from assay.core.model import WorkflowStatus
 from assay.errors import Conflict
@@ -161,5 +159,3 @@ class HousekeepingQueries:
         result, _ = await self.db.write(run)
         return result
 
-
-__all__ = ["HousekeepingQueries", "Any"]

@@ -10,14 +10,7 @@ from assay.core.transitions import continued_workflow_id
 from assay.errors import Conflict, NotFound
 from assay.store.base import Changes, Database, StartRequest, Tx, WorkflowFilter
 from assay.store.lifecycle import cancel_tree, ensure_namespace, finish_run, insert_run, load_run, terminate_tree
-from assay.store.rows import (
-    WORKFLOW_COLUMNS,
-    append_event,
-    dumps,
-    event_from_row,
-    loads,
-    workflow_from_row,
-)
+from assay.store.rows import WORKFLOW_COLUMNS, append_event, event_from_row, loads, workflow_from_row
 
 
 def wait_key_prefix(signal_name: str) -> str:
@@ -169,5 +162,3 @@ def continue_run(tx: Tx, workflow_id: str, input: Any, new_id: str | None, now: 
     )
     return insert_run(tx, request, now, parent_id=parent_id, continued_from=workflow_id)
 
-
-__all__ = ["WorkflowQueries", "continue_run", "wait_key_prefix", "dumps"]
