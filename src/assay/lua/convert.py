@@ -126,6 +126,27 @@ class Converter:
     def _to_lua(self, value: Any, null: Any) -> Any:
         if value is None:
             return null
+        # Exact-type fast paths first: JSON data is made of these, and the generic checks
+        # below (isinstance against the Mapping ABC) cost more than the conversion itself.
+        kind = type(value)
+        if kind is str or kind is float or kind is bool:
+            return value
+        if kind is int:
+            return value if _INT64_MIN <= value <= _INT64_MAX else float(value)
+        if kind is dict:
+            table = self._lua.table()
+            for key, val in value.items():
+                converted = val if type(val) is str else self._to_lua(val, null)
+                if converted is not None:
+                    table[key if type(key) is str else _lua_key(key)] = converted
+            return table
+        if kind is list:
+            table = self._mark_array(self._lua.table())
+            for index, val in enumerate(value, start=1):
+                converted = val if type(val) is str else self._to_lua(val, null)
+                if converted is not None:
+                    table[index] = converted
+            return table
         if isinstance(value, (bool, str, float, bytes)):
             return value
         if isinstance(value, int):

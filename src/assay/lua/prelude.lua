@@ -148,7 +148,8 @@ local function task_create(fn, ...)
 end
 
 -- One step of task `id`. Returns a kind and a packed table:
---   "io", {request}        the task wants I/O; answer with step(id, ok, result)
+--   "io", request          the task wants I/O; answer with step(id, ok, result)
+--                          (the request itself, not packed: the most frequent answer)
 --   "yield", {values...}   a plain coroutine.yield reached the top of the task
 --   "done", {results...}   the task returned
 --   "error", {message, traceback}
@@ -161,7 +162,7 @@ local function task_step(id, ...)
     if type(err) == "table" then return "error", { err[1], err[2], n = 2 } end
     return "error", { tostring(err), "", n = 2 }  -- e.g. out of memory: no handler ran
   end
-  if r[1] == IO_TAG then return "io", { r[2], n = 1 } end
+  if r[1] == IO_TAG then return "io", r[2] end
   return "yield", r
 end
 

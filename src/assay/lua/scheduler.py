@@ -180,14 +180,15 @@ class Scheduler:
                     kind, packed = self._step(tid, *send)
                 except lua55.LuaError as exc:  # e.g. out of memory outside the coroutine
                     raise LuaScriptError(str(exc) or "not enough memory") from None
+                if kind == "io":  # `packed` is the request itself (see task_step)
+                    send = await self._perform(packed)
+                    continue
                 values = _unpack(packed)
                 if kind == "done":
                     return values
                 if kind == "error":
                     raise _script_error(values)
-                if kind == "io":
-                    send = await self._perform(values[0])
-                elif on_yield is None:
+                if on_yield is None:
                     raise LuaScriptError("attempt to yield from outside a coroutine")
                 else:
                     reply = on_yield(values)

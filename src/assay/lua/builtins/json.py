@@ -16,6 +16,10 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"invalid JSON literal {name}")
 
 
+# One decoder for every call: json.loads with an argument builds a new one each time.
+_DECODER = _json.JSONDecoder(parse_constant=_no_constants)
+
+
 def install(ctx: BuiltinContext) -> None:
     table = ctx.table("json")
 
@@ -24,7 +28,7 @@ def install(ctx: BuiltinContext) -> None:
         raw = text(source, "json.parse")
         opts = opt_table(opts, "json.parse")
         try:
-            value = _json.loads(raw, parse_constant=_no_constants)
+            value = _json.loads(raw) if raw.startswith("\ufeff") else _DECODER.decode(raw)
         except ValueError as exc:
             raise BuiltinError(f"json.parse: {exc}") from None
         return ctx.convert.to_lua(value, null=field(opts, "null"))

@@ -241,6 +241,10 @@ local function poll_loop(w, who, path)
                 delay = 0
                 if type(data) == "table" then
                     if who == "workflow" then M.dispatch_workflow(w, data) else run_activities(w, { data }) end
+                    -- Let the task just spawned run up to its first request before this
+                    -- loop builds and sends the next long poll: otherwise the poll goes
+                    -- out first and the task's reply waits behind it (latency per task).
+                    sleep(0)
                 end
             elseif ok then
                 -- The engine answers but refuses (auth, validation): log and back off.
