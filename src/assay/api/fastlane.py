@@ -57,6 +57,10 @@ class FastLane:
             shape = tuple(None if s.startswith("{") else s for s in segments)
             names = [s[1:-1] for s in segments if s.startswith("{")]
             self.table[(method, shape)] = _Route(endpoint, names)
+        # Candidates per (method, segment count): a request checks only routes of its length.
+        self.by_shape_length: dict[tuple[str, int], list[tuple[tuple[str, tuple[str | None, ...]], _Route]]] = {}
+        for key, route in self.table.items():
+            self.by_shape_length.setdefault((key[0], len(key[1])), []).append((key, route))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,8 +118,4 @@ class FastLane:
         return None
 
     def _candidates(self, method: str, length: int) -> list[tuple[tuple[str, tuple[str | None, ...]], _Route]]:
-        cache = self.__dict__.setdefault("_by_len", {})
-        key = (method, length)
-        if key not in cache:
-            cache[key] = [(k, r) for k, r in self.table.items() if k[0] == method and len(k[1]) == length]
-        return cache[key]
+        return self.by_shape_length.get((method, length), [])

@@ -95,7 +95,23 @@ def _as_usage(exc: click.UsageError) -> click.UsageError:
     return exc
 
 
-class OperatorCommand(click.Command):
+class _UsageExits64:
+    """Parsing and usage errors of operator commands and groups exit 64 (not click's 2)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+        except click.UsageError as exc:
+            raise _as_usage(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except click.UsageError as exc:
+            raise _as_usage(exc) from None
+
+
+class OperatorCommand(_UsageExits64, click.Command):
     """A leaf command: usage errors exit 64, engine errors print one line and exit 1."""
 
     # Commands that never talk to the engine (completion) set this to False.
@@ -106,24 +122,16 @@ class OperatorCommand(click.Command):
         if self.with_global_options:
             self.params.extend(global_params())
 
-    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as exc:
-            raise _as_usage(exc) from None
-
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _as_usage(exc) from None
         except ConfigError as exc:
             fail(str(exc), EXIT_USAGE)
         except ClientError as exc:
             fail(str(exc), EXIT_ERROR)
 
 
-class OperatorGroup(click.Group):
+class OperatorGroup(_UsageExits64, click.Group):
     """A command group whose parsing errors (unknown or missing subcommand) exit 64."""
 
     command_class = OperatorCommand
@@ -132,19 +140,6 @@ class OperatorGroup(click.Group):
         kwargs.setdefault("context_settings", {"help_option_names": ["-h", "--help"]})
         super().__init__(*args, **kwargs)
         self.params.extend(global_params())
-
-    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
-        try:
-            return super().make_context(*args, **kwargs)
-        except click.UsageError as exc:
-            raise _as_usage(exc) from None
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _as_usage(exc) from None
-
 
 OperatorGroup.group_class = OperatorGroup
 
