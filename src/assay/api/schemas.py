@@ -129,11 +129,25 @@ class LeaseBody(_Body):
     lease_token: str | None = None
 
 
+class SpeculativeCommandsBody(_Body):
+    """A speculative workflow task: the commands the sticky worker's run issued once fed this
+    result, having seen the workflow's history up to ``after_seq``. Applied in the same
+    transaction only when no other event came in between (reply ``workflow_commands``)."""
+
+    worker_id: str = NAME
+    after_seq: int = Field(ge=0)
+    commands: list[dict[str, Json]] = Field(default_factory=list)
+    eager_activities: EagerActivitiesBody | None = None
+
+
 class CompleteTaskBody(_Body):
     result: Json = None
     attempt: int | None = Field(default=None, ge=1)
     next: NextTaskBody | None = Field(default=None, description="Also claim the next activity task (`next_task`).")
     workflow_task: EagerWorkflowBody | None = None
+    workflow_commands: SpeculativeCommandsBody | None = Field(
+        default=None, description="Speculative workflow task (see docs/reference/rest-api.md)."
+    )
 
 
 class FailTaskBody(_Body):

@@ -104,9 +104,12 @@ def serve(
         except ImportError:
             click.echo("error: the PostgreSQL backend is not yet supported in this build; use sqlite://", err=True)
             sys.exit(1)
+    from assay.api.transport import CoalescingHttpToolsProtocol
+
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,
+        http=CoalescingHttpToolsProtocol,  # one TCP write per response (see the module)
         # Workers and clients keep connections between polls; uvicorn's 5 s default closes
         # them under a client that is about to reuse one (a "server disconnected" race).
         timeout_keep_alive=75,

@@ -8,6 +8,7 @@ and the housekeeping loop is re-armed when a new timer or deadline is earlier th
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from assay.core.commands import Command, ScheduleActivity
@@ -24,9 +25,9 @@ from assay.core.model import (
 )
 from assay.engine.settings import EngineSettings
 from assay.engine.stream import EventHub, StreamMessage
-from assay.engine.wakeups import WakeUps
+from assay.engine.wakeups import Parked, WakeUps
 from assay.errors import InvalidInput, NotFound
-from assay.store.base import Changes, EagerActivities, HandBack, StartRequest, Store, WorkflowFilter
+from assay.store.base import Changes, EagerActivities, HandBack, Speculation, StartRequest, Store, WorkflowFilter
 from assay.store.sql import new_run_id
 
 ENGINE_VERSION_ATTRIBUTE = "assay_engine_version"
@@ -100,9 +101,31 @@ class Engine:
             input=input,
             search_attributes=attrs,
         )
-        workflow, changes = await self.store.start_workflow(request)
+        # Hand-off: a worker long-polling this queue gets the first task from the start's
+        # own transaction (see wakeups.py), saving a wake-up round and a claim transaction.
+        parked = self.wakeups.reserve(("wf", request.namespace, request.task_queue))
+        hand_back = None
+        if parked is not None:
+            worker_id, sticky = parked.info
+            hand_back = self.hand_back(worker_id, request.namespace, request.task_queue, sticky)
+        try:
+            workflow, changes = await self.store.start_workflow(request, hand_back=hand_back)
+        except BaseException:
+            if parked is not None:
+                parked.release()
+            raise
         self.publish(changes)
+        if parked is not None:
+            await self._deliver(parked, _handed_back_task(changes))
         return workflow
+
+    async def _deliver(self, parked: Parked, task: WorkflowTask | None) -> None:
+        if task is None:
+            parked.release()  # nothing claimed for it: it claims (or waits) as if woken
+        elif not parked.deliver(task):
+            # The poll went away while the transaction ran: give the lease back now rather
+            # than let the task wait for the lease to expire.
+            self.publish(await self.store.release_workflow_lease(task.workflow_id, task.lease_token))
 
     async def get_workflow(self, workflow_id: str) -> Workflow:
         workflow = await self.store.get_workflow(workflow_id)
@@ -214,7 +237,9 @@ class Engine:
             self.publish(changes)
             return task
 
-        return await self.wakeups.poll(("wf", namespace, queue), attempt, self._bounded_wait(wait_secs))
+        return await self.wakeups.poll(
+            ("wf", namespace, queue), attempt, self._bounded_wait(wait_secs), info=(worker_id, sticky)
+        )
 
     async def submit_commands(
         self, workflow_id: str, worker_id: str, lease_token: str | None, commands: Sequence[Command],
@@ -243,13 +268,21 @@ class Engine:
         return HandBack(worker_id, namespace, queue, sticky, self.settings.dispatch_timeout_secs)
 
     async def complete_activity(
-        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
-    ) -> WorkflowTask | None:
-        """Record the result; with ``hand_back``, return the workflow task it made
-        dispatchable, leased to that worker (no poll round trip)."""
-        changes = await self.store.complete_activity(activity_id, result, attempt, hand_back=hand_back)
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None,
+        speculation: Speculation | None = None,
+    ) -> Completion:
+        """Record the result; with ``hand_back``, also lease the workflow task it made
+        dispatchable to that worker; with ``speculation``, apply the worker's own next
+        batch when it holds (store/speculation.py). No poll round trip either way."""
+        changes = await self.store.complete_activity(
+            activity_id, result, attempt, hand_back=hand_back, speculation=speculation
+        )
         self.publish(changes)
-        return _handed_back_task(changes)
+        return Completion(
+            workflow_task=_handed_back_task(changes),
+            speculation=changes.speculation,
+            activities=[a for a in changes.handed_back if isinstance(a, Activity)],
+        )
 
     async def fail_activity(
         self, activity_id: int, error: str, attempt: int | None, non_retryable: bool,
@@ -284,6 +317,15 @@ class Engine:
             return 0.0
         return min(float(wait_secs), self.settings.max_poll_wait_secs)
 
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What recording an activity result handed back to its worker."""
+
+    workflow_task: WorkflowTask | None
+    speculation: tuple[int, int] | None  # accepted speculative batch: (applied, sticky seq)
+    activities: list[Activity]
 
 
 def _handed_back_task(changes: Changes) -> WorkflowTask | None:

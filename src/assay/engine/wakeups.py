@@ -10,6 +10,13 @@ a batch or goes back to sleep. A woken poller that leaves without claiming (its 
 away) hands the wake-up on. Result and event waiters are all woken (each is a different
 client interested in the same workflow).
 
+*Hand-off*: a writer that creates work may instead ``reserve`` a parked poller (one that
+registered ``info``, e.g. its worker id), claim the work for it inside its own transaction
+and ``deliver`` the claimed task straight into the poll: no wake-up round, no second claim
+transaction, and the worker's reply leaves in the same loop turn as the writer's. A
+reserved poller whose wait runs out keeps waiting for the writer's outcome (a transaction
+in flight, so moments), which is then a task or a plain wake-up (``release``).
+
 Other engine instances wake this one through the backend's notification channel
 (LISTEN/NOTIFY on PostgreSQL), which calls ``notify_one`` / ``notify_all`` here.
 """
@@ -18,15 +25,43 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import Awaitable, Callable, Hashable, TypeVar
+from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
 T = TypeVar("T")
+
+_TIMED_OUT = object()  # the result a parked poll's own timer gives its future
+
+
+class Parked:
+    """One parked poll: its future, what a hand-off needs to know of it, its state."""
+
+    __slots__ = ("future", "info", "reserved", "waiting")
+
+    def __init__(self, future: asyncio.Future[Any], info: Any) -> None:
+        self.future = future
+        self.info = info
+        self.reserved = False
+        # True only while the poll awaits its future: a poll still running its claim
+        # attempt could return that claim and never see a hand-off, so it is not offered one.
+        self.waiting = False
+
+    def deliver(self, result: Any) -> bool:
+        """Give a reserved poll its result; False when the poll has gone (cancelled)."""
+        if self.future.done():
+            return False
+        self.future.set_result(result)
+        return True
+
+    def release(self) -> None:
+        """End a reservation without a result: the poll tries to claim, as if woken."""
+        if not self.future.done():
+            self.future.set_result(None)
 
 
 class WakeUps:
     def __init__(self) -> None:
         # Insertion-ordered so notify_one wakes the longest-waiting poller first.
-        self._waiters: dict[Hashable, OrderedDict[asyncio.Future[None], None]] = {}
+        self._waiters: dict[Hashable, OrderedDict[asyncio.Future[Any], Parked]] = {}
         self.closed = False
 
     def close(self) -> None:
@@ -50,12 +85,29 @@ class WakeUps:
             if not future.done():
                 future.set_result(None)
 
-    def _register(self, key: Hashable) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(key, OrderedDict())[future] = None
-        return future
+    def reserve(self, key: Hashable) -> Parked | None:
+        """Take the longest-parked poll on ``key`` that accepts hand-offs, if any. The
+        caller must then ``deliver`` or ``release`` it."""
+        if self.closed:
+            return None
+        waiters = self._waiters.get(key)
+        if not waiters:
+            return None
+        for future, parked in waiters.items():
+            if parked.info is not None and parked.waiting and not future.done():
+                del waiters[future]
+                if not waiters:
+                    del self._waiters[key]
+                parked.reserved = True
+                return parked
+        return None
 
-    def _unregister(self, key: Hashable, future: asyncio.Future[None]) -> None:
+    def _register(self, key: Hashable, info: Any) -> Parked:
+        parked = Parked(asyncio.get_running_loop().create_future(), info)
+        self._waiters.setdefault(key, OrderedDict())[parked.future] = parked
+        return parked
+
+    def _unregister(self, key: Hashable, future: asyncio.Future[Any]) -> None:
         waiters = self._waiters.get(key)
         if waiters is not None:
             waiters.pop(future, None)
@@ -63,14 +115,18 @@ class WakeUps:
                 del self._waiters[key]
 
     async def poll(
-        self, key: Hashable, attempt: Callable[[], Awaitable[T | None]], wait_secs: float, *, baton: bool = True
+        self, key: Hashable, attempt: Callable[[], Awaitable[T | None]], wait_secs: float, *,
+        baton: bool = True, info: Any = None,
     ) -> T | None:
-        """Run ``attempt`` until it returns something or ``wait_secs`` pass without work."""
+        """Run ``attempt`` until it returns something or ``wait_secs`` pass without work.
+        With ``info``, the poll also accepts hand-offs (see the module docstring)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_secs)
         while True:
-            future = self._register(key)
-            claimed = leaving = False
+            parked = self._register(key, info)
+            future = parked.future
+            claimed = woken_unused = False
+            timer: asyncio.TimerHandle | None = None
             try:
                 result = await attempt()
                 if result is not None:
@@ -78,27 +134,40 @@ class WakeUps:
                     return result
                 remaining = deadline - loop.time()
                 if remaining <= 0 or self.closed:
-                    leaving = True
+                    woken_unused = future.done() and not parked.reserved
                     return None
-                try:
-                    # The future is ours alone, so a timeout may cancel it outright.
-                    await asyncio.wait_for(future, remaining)
-                except asyncio.TimeoutError:
-                    leaving = True
+                # A timer rather than asyncio.wait_for: it resolves the future in place (no
+                # extra task and loop turns on the way back), and leaves a reserved poll
+                # waiting for its hand-off.
+                timer = loop.call_later(remaining, _expire, parked)
+                parked.waiting = True
+                outcome = await future
+                if outcome is _TIMED_OUT:
                     result = await attempt()
                     claimed = result is not None
                     return result
+                if outcome is not None:  # handed off: already claimed for us
+                    claimed = True
+                    return outcome
+                # Woken (or released): loop round and claim.
             except BaseException:
-                leaving = True
+                # Cancelled (client gone, shutdown): a wake-up we were given goes on.
+                woken_unused = future.done() and not future.cancelled() and future.result() is None
                 raise
             finally:
+                if timer is not None:
+                    timer.cancel()
                 self._unregister(key, future)
                 # Pass the baton on when we took work (there may be more) or when we were
-                # woken but leave without using the wake-up (timeout, client gone).
-                if baton and (claimed or (leaving and future.done() and not future.cancelled())):
+                # woken but leave without using the wake-up.
+                if baton and (claimed or woken_unused):
                     self.notify_one(key)
 
     @property
     def waiting(self) -> int:
         return sum(len(w) for w in self._waiters.values())
 
+
+def _expire(parked: Parked) -> None:
+    if not parked.reserved and not parked.future.done():
+        parked.future.set_result(_TIMED_OUT)

@@ -80,6 +80,8 @@ class Changes:
     running: list[tuple[str, str]] = field(default_factory=list)  # (workflow_id, namespace) PENDING->RUNNING
     # Tasks claimed inside the transaction for the caller (eager dispatch), not announced.
     handed_back: list[Any] = field(default_factory=list)
+    # An accepted speculative batch: (commands applied, seq of the completing event).
+    speculation: tuple[int, int] | None = None
 
     def merge(self, other: "Changes") -> None:
         self.events.extend(other.events)
@@ -107,9 +109,21 @@ class EagerActivities:
 
 
 @dataclass(frozen=True, slots=True)
+class Speculation:
+    """A speculative workflow task sent with an activity result (see store/speculation.py):
+    the commands the worker's run issued once it was fed this result, having seen history
+    up to ``after_seq``."""
+
+    worker_id: str
+    after_seq: int
+    commands: Sequence[Any]
+    eager: EagerActivities | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HandBack:
-    """Lease the workflow task an activity result made dispatchable to ``worker_id``,
-    in the same transaction (eager workflow dispatch)."""
+    """Lease the workflow task a write made dispatchable (an activity result, a start) to
+    ``worker_id`` in the same transaction (eager workflow dispatch)."""
 
     worker_id: str
     namespace: str
@@ -166,7 +180,11 @@ class Store(Protocol):
     async def delete_namespace(self, name: str) -> None: ...
 
     # workflows ---------------------------------------------------------------------------
-    async def start_workflow(self, request: StartRequest) -> tuple[Workflow, Changes]: ...
+    async def start_workflow(
+        self, request: StartRequest, *, hand_back: HandBack | None = None
+    ) -> tuple[Workflow, Changes]:
+        """Create the run; with ``hand_back``, also lease its first workflow task to that
+        worker in the same transaction (``Changes.handed_back``)."""
     async def get_workflow(self, workflow_id: str) -> Workflow | None: ...
     async def list_workflows(self, flt: WorkflowFilter) -> tuple[list[Workflow], int]: ...
     async def list_children(self, workflow_id: str) -> list[Workflow]: ...
@@ -184,6 +202,9 @@ class Store(Protocol):
     ) -> tuple[WorkflowTask | None, Changes]:
         """Lease the oldest dispatchable workflow task of the queue (or of ``workflow_id`` only)."""
     async def extend_workflow_lease(self, workflow_id: str, worker_id: str, token: str | None, lease_secs: float) -> float: ...
+    async def release_workflow_lease(self, workflow_id: str, token: str) -> Changes:
+        """Give back a lease whose task never reached its worker: the task is dispatchable
+        again at once, with full history (no-op when ``token`` no longer holds the lease)."""
     async def submit_commands(
         self, workflow_id: str, worker_id: str, token: str | None, commands: Sequence[Command],
         *, eager: EagerActivities | None = None,
@@ -199,8 +220,11 @@ class Store(Protocol):
     ) -> tuple[Activity | None, Changes]:
         """Claim the oldest due PENDING activity of the queue (or of ``workflow_id`` only)."""
     async def complete_activity(
-        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
-    ) -> Changes: ...
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None,
+        speculation: Speculation | None = None,
+    ) -> Changes:
+        """Record the result. ``hand_back``: lease the workflow task it wakes to that worker;
+        ``speculation``: apply the worker's batch too when it holds (``Changes.speculation``)."""
     async def fail_activity(
         self, activity_id: int, error: str, attempt: int | None, non_retryable: bool,
         *, hand_back: HandBack | None = None,

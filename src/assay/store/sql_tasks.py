@@ -10,11 +10,12 @@ from assay.core.model import Activity, WorkflowTask
 from assay.core.retry import decide_retry
 from assay.core.transitions import batch_needs_redispatch
 from assay.errors import Conflict, NotFound
-from assay.store.base import Changes, Database, EagerActivities, HandBack, Tx
+from assay.store.base import Changes, Database, EagerActivities, HandBack, Speculation, Tx
 from assay.store.claims import claim_activity_tx, claim_workflow_tx, hand_back_activities, hand_back_workflow
 from assay.store.commands_apply import CommandContext, apply_command, schedule_activity
 from assay.store.lifecycle import load_run
-from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps
+from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps, mark_dispatch
+from assay.store.speculation import apply_speculation, refuse_speculation, speculation_holds
 
 
 class TaskQueries:
@@ -42,6 +43,19 @@ class TaskQueries:
 
         result, _ = await self.db.write(run)
         return result
+
+    async def release_workflow_lease(self, workflow_id: str, token: str) -> Changes:
+        def run(tx: Tx) -> None:
+            released = tx.execute(
+                "UPDATE workflows SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, "
+                "sticky_worker = NULL WHERE id = :id AND lease_token = :t",
+                {"id": workflow_id, "t": token},
+            )
+            if released:
+                mark_dispatch(tx, workflow_id)
+
+        _, changes = await self.db.write(run)
+        return changes
 
     def _check_lease(self, tx: Tx, workflow_id: str, worker_id: str, token: str | None) -> Any:
         # FOR UPDATE on PostgreSQL: two submissions with one token cannot both pass the check
@@ -148,9 +162,10 @@ class TaskQueries:
         return row
 
     async def complete_activity(
-        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None
+        self, activity_id: int, result: Any, attempt: int | None, *, hand_back: HandBack | None = None,
+        speculation: Speculation | None = None,
     ) -> Changes:
-        skip_locked = self.db.dialect.skip_locked
+        skip_locked, row_lock = self.db.dialect.skip_locked, self.db.dialect.row_lock
 
         def run(tx: Tx) -> None:
             row = self._running_attempt(tx, activity_id, attempt)
@@ -160,14 +175,24 @@ class TaskQueries:
                 "deadline_at = NULL WHERE id = :id",
                 {"result": dumps(result), "now": now, "id": activity_id},
             )
-            if _workflow_active(tx, row["workflow_id"]):
-                append_event(
-                    tx, row["workflow_id"], EventType.ACTIVITY_COMPLETED,
-                    {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
-                    now, dispatch=True,
+            workflow_id = row["workflow_id"]
+            if _workflow_active(tx, workflow_id):
+                accepted = speculation is not None and speculation_holds(
+                    tx, row_lock, workflow_id, row["seq"], speculation
                 )
+                event = append_event(
+                    tx, workflow_id, EventType.ACTIVITY_COMPLETED,
+                    {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
+                    now, dispatch=not accepted,
+                )
+                if accepted:
+                    assert speculation is not None
+                    apply_speculation(tx, skip_locked, now, workflow_id, event.seq, speculation, self.new_run_id)  # type: ignore[attr-defined]
+                    return
+                if speculation is not None:
+                    refuse_speculation(tx, workflow_id)
                 if hand_back is not None:
-                    hand_back_workflow(tx, skip_locked, now, row["workflow_id"], hand_back)
+                    hand_back_workflow(tx, skip_locked, now, workflow_id, hand_back)
 
         _, changes = await self.db.write(run)
         return changes

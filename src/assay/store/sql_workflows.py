@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from assay.core.events import EventType
 from assay.core.model import Event, Snapshot, Workflow, WorkflowStatus
 from assay.core.transitions import continued_workflow_id
 from assay.errors import Conflict, NotFound
-from assay.store.base import Changes, Database, StartRequest, Tx, WorkflowFilter
+from assay.store.base import Changes, Database, HandBack, StartRequest, Tx, WorkflowFilter
+from assay.store.claims import hand_back_workflow
 from assay.store.lifecycle import cancel_tree, ensure_namespace, finish_run, insert_run, load_run, terminate_tree
 from assay.store.rows import WORKFLOW_COLUMNS, append_event, event_from_row, loads, workflow_from_row
 
@@ -23,10 +25,20 @@ class WorkflowQueries:
     clock: Any
     new_run_id: Any
 
-    async def start_workflow(self, request: StartRequest) -> tuple[Workflow, Changes]:
+    async def start_workflow(
+        self, request: StartRequest, *, hand_back: HandBack | None = None
+    ) -> tuple[Workflow, Changes]:
+        skip_locked = self.db.dialect.skip_locked
+
         def run(tx: Tx) -> Workflow:
             ensure_namespace(tx, request.namespace)
-            return insert_run(tx, request, self.clock())
+            now = self.clock()
+            workflow = insert_run(tx, request, now)
+            if hand_back is not None:
+                hand_back_workflow(tx, skip_locked, now, workflow.id, hand_back)
+                if tx.changes.handed_back:
+                    workflow = replace(workflow, status=WorkflowStatus.RUNNING)
+            return workflow
 
         return await self.db.write(run)
 

@@ -30,7 +30,17 @@ workflow.define("Counting", function(ctx, input)
     return input.steps
 end)
 
+workflow.define("SignalDuringActivity", function(ctx, input)
+    ctx:execute_activity("slow_step", {})
+    return ctx:wait_for_signal("go")
+end)
+
 workflow.activity("step_a", function(ctx, input) return "a" end)
+workflow.activity("slow_step", function(ctx, input)
+    mark("slow_step")
+    sleep(1.5)  -- the test signals the workflow meanwhile
+    return "slow"
+end)
 workflow.activity("step_b", function(ctx, input) return "b" end)
 
-workflow.listen({ queue = env.get("QUEUE") })
+workflow.listen({ queue = env.get("QUEUE"), speculate = env.get("SPECULATE") ~= "0" })

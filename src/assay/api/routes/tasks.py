@@ -29,7 +29,7 @@ from assay.api.schemas import (
     WorkflowTaskOut,
 )
 from assay.core.commands import parse_batch
-from assay.store.base import EagerActivities, HandBack
+from assay.store.base import EagerActivities, HandBack, Speculation
 
 router = APIRouter(tags=["worker protocol"])
 
@@ -148,11 +148,30 @@ async def poll_activity(request: Request) -> Response:
 async def complete_activity(request: Request, activity_id: int) -> Response:
     body = await parse_body(request, CompleteTaskBody, optional=True)
     engine = engine_of(request)
-    task = await engine.complete_activity(
-        activity_id, body.result, body.attempt, hand_back=_hand_back(request, body.workflow_task)
+    spec = body.workflow_commands
+    speculation = None
+    if spec is not None:
+        eager = spec.eager_activities
+        speculation = Speculation(
+            spec.worker_id, spec.after_seq, parse_batch(spec.commands),
+            EagerActivities(eager.namespace, eager.queue, eager.max) if eager else None,
+        )
+    done = await engine.complete_activity(
+        activity_id, body.result, body.attempt, hand_back=_hand_back(request, body.workflow_task),
+        speculation=speculation,
     )
     reply: dict = {"ok": True}
+    if spec is not None:
+        if done.speculation is not None:
+            applied, seq = done.speculation
+            reply["workflow_commands"] = {
+                "accepted": True, "applied": applied, "seq": seq,
+                "activity_tasks": [a.to_wire() for a in done.activities],
+            }
+        else:
+            reply["workflow_commands"] = {"accepted": False}
     if body.workflow_task is not None:
+        task = done.workflow_task
         reply["workflow_task"] = task.to_wire() if task else None
     return json_response({**reply, **await _next_activity(request, body.next)})
 

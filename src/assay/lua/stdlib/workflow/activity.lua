@@ -61,8 +61,10 @@ local function report(path, body, task, extra)
 end
 
 --- Execute `task` with the handler from `handlers[task.name]`. `extra()` (optional) gives
---- extra fields for the outcome request. Returns the engine's reply (a table) or nil.
-function M.run(handlers, task, extra)
+--- extra fields for the outcome request; `speculate(result)` (optional) may return the
+--- `workflow_commands` of a speculative workflow task (speculate.lua) to send with a result.
+--- Returns the engine's reply (a table) or nil.
+function M.run(handlers, task, extra, speculate)
     local handler = handlers[task.name]
     local ok, result
     if not handler then
@@ -75,8 +77,15 @@ function M.run(handlers, task, extra)
         -- A result that cannot be encoded as JSON fails the attempt with that reason.
         local enc_ok, enc_err = pcall(json.encode, result)
         if enc_ok then
-            local _, reply = report(base .. "/complete", { result = result, attempt = task.attempt }, task,
-                extra and extra())
+            local body = { result = result, attempt = task.attempt }
+            body.workflow_commands = speculate and speculate(result) or nil
+            local status, reply = report(base .. "/complete", body, task, extra and extra())
+            if body.workflow_commands and status ~= 200 and status ~= 409 and status ~= 0 then
+                -- The engine refused the request as a whole (say, a command it rejects):
+                -- the result must still be recorded, so report it plainly.
+                body.workflow_commands = nil
+                status, reply = report(base .. "/complete", body, task, nil)
+            end
             return reply
         end
         result = "activity result is not JSON-encodable: " .. tostring(enc_err)

@@ -10,6 +10,7 @@
 
 local api = require("assay.workflow.api")
 local ctxmod = require("assay.workflow.ctx")
+local speculate = require("assay.workflow.speculate")
 
 local M = {}
 
@@ -125,6 +126,7 @@ function M.handle(w, task, extra)
     end
     local status, reply = submit(w, task, batch, extra and extra(batch))
     if status == 200 and not run.finished then
+        speculate.note_batch(run, batch)
         w.cache:put(id, run)
     else
         run:close()

@@ -25,8 +25,12 @@ local api = require("assay.workflow.api")
 local activity = require("assay.workflow.activity")
 local task = require("assay.workflow.task")
 local lru = require("assay.workflow.cache")
+local speculate = require("assay.workflow.speculate")
 
 local M = {}
+
+local IDLE_POLL_SECS = 0.05      -- a poll that took longer than this found its queue idle
+local REPOLL_PAUSE_SECS = 0.003  -- pause before re-polling an idle queue (see poll_loop)
 
 local function names(t)
     local out = {}
@@ -198,10 +202,19 @@ end
 -- workflow side, and goes on with the activity a piggy-backed poll returned.
 local function activity_runner(w, t)
     while t do
-        local ok, reply = pcall(activity.run, w.activities, t, w.outcome_extra_for(t))
+        -- Speculative workflow task (speculate.lua): set by the hook if it ran the workflow on.
+        local spec = nil
+        local hook = w.speculate and function(result)
+            spec = speculate.begin(w, t, result)
+            return spec and spec.fields
+        end or nil
+        local ok, reply = pcall(activity.run, w.activities, t, w.outcome_extra_for(t), hook)
         if not ok then
             log.error("activity task failed: " .. tostring(reply), { activity_id = t.id })
             reply = nil
+        end
+        if spec then
+            speculate.finish(w, t.workflow_id, spec, type(reply) == "table" and reply.workflow_commands or nil)
         end
         t = nil
         if type(reply) == "table" then
@@ -236,15 +249,20 @@ local function poll_loop(w, who, path)
         else
             local body = { queue = w.queue, namespace = w.namespace, worker_id = w.worker_id,
                 wait_secs = w.wait_secs, sticky = (who == "workflow") or nil }
+            local sent = time()
             local ok, status, data, raw = pcall(api.call, "POST", path, body, { timeout = w.wait_secs + 15 })
             if ok and status == 200 then
                 delay = 0
                 if type(data) == "table" then
                     if who == "workflow" then M.dispatch_workflow(w, data) else run_activities(w, { data }) end
-                    -- Let the task just spawned run up to its first request before this
-                    -- loop builds and sends the next long poll: otherwise the poll goes
-                    -- out first and the task's reply waits behind it (latency per task).
-                    sleep(0)
+                    -- Let the task just spawned send its first request before this loop
+                    -- sends the next long poll: otherwise the poll goes out first and the
+                    -- engine handles it before the task's request. When this poll had to
+                    -- wait for its task (the queue was idle), the next one would only park,
+                    -- so it waits a moment longer, until that first exchange is likely done.
+                    -- Work that comes meanwhile is not delayed by more than that moment:
+                    -- the poll claims it on arrival, and replies piggy-back the next task.
+                    sleep(time() - sent > IDLE_POLL_SECS and REPOLL_PAUSE_SECS or 0)
                 end
             elseif ok then
                 -- The engine answers but refuses (auth, validation): log and back off.
@@ -304,13 +322,17 @@ function M.listen(reg, opts)
         wait_secs = opts.poll_wait_secs or 25, heartbeat_secs = opts.heartbeat_secs or 10,
         max_backoff = opts.max_backoff_secs or 10, tick = 0.5,
         workflows = reg.workflows, activities = reg.activities,
-        leases = {}, stats = { sticky_hits = 0, replays = 0 }, stopping = false,
+        leases = {}, stats = { sticky_hits = 0, replays = 0, speculations = 0, speculations_refused = 0 },
+        stopping = false,
         wf_handles = {}, act_handles = {}, inflight = {}, wf_active = 0, act_active = 0,
         -- Eager dispatch / piggy-backed polls (on by default; `eager = false` turns both off).
         piggyback = opts.eager ~= false,
     }
     w.eager_act = opts.eager ~= false and next(w.activities) ~= nil and w.max_act > 0
     w.eager_wf = opts.eager ~= false and next(w.workflows) ~= nil and w.max_wf > 0
+    -- Speculative workflow tasks need both roles here; `speculate = false` turns them off.
+    w.speculate = w.eager_wf and opts.speculate ~= false and next(w.activities) ~= nil and w.max_act > 0
+    w.dispatch_workflow, w.run_activities = M.dispatch_workflow, run_activities
     w.commands_extra = function(batch) return commands_extra(w, batch) end
     w.outcome_extra_for = function(t) return function() return outcome_extra(w, t) end end
     w.cache = lru.new(opts.sticky_cache_size or 500, function(_, run) run:close() end)
@@ -346,7 +368,8 @@ function M.listen(reg, opts)
             end
         end
     end
-    log.info("workflow worker stopped", { sticky_hits = w.stats.sticky_hits, replays = w.stats.replays })
+    log.info("workflow worker stopped", { sticky_hits = w.stats.sticky_hits, replays = w.stats.replays,
+        speculations = w.stats.speculations, speculations_refused = w.stats.speculations_refused })
     return w.stats
 end
 
