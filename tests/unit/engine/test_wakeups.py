@@ -1,0 +1,90 @@
+"""WakeUps: baton passing, hand-off reservations and their races (pure asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from assay.engine.wakeups import WakeUps
+
+KEY = ("wf", "main", "q")
+
+
+class Queue:
+    """A claim function over an in-memory list of work items."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    async def attempt(self) -> str | None:
+        return self.items.pop(0) if self.items else None
+
+
+async def parked(wakeups: WakeUps, queue: Queue, wait: float = 5.0, info: object = ("w1", True)):
+    task = asyncio.ensure_future(wakeups.poll(KEY, queue.attempt, wait, info=info))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return task
+
+
+async def test_notify_wakes_one_poll_which_claims():
+    wakeups, queue = WakeUps(), Queue()
+    first, second = await parked(wakeups, queue), await parked(wakeups, queue)
+    queue.items.append("job")
+    wakeups.notify_one(KEY)
+    assert await asyncio.wait_for(first, 1) == "job"
+    assert not second.done()
+    second.cancel()
+
+
+async def test_reserved_poll_gets_the_delivered_result_without_claiming():
+    wakeups, queue = WakeUps(), Queue()
+    poll = await parked(wakeups, queue)
+    reservation = wakeups.reserve(KEY)
+    assert reservation is not None and reservation.info == ("w1", True)
+    assert wakeups.reserve(KEY) is None  # one reservation per parked poll
+    assert reservation.deliver("handed")
+    assert await asyncio.wait_for(poll, 1) == "handed"
+
+
+async def test_polls_without_info_or_not_yet_parked_are_not_reserved():
+    wakeups, queue = WakeUps(), Queue()
+    plain = await parked(wakeups, queue, info=None)
+    assert wakeups.reserve(KEY) is None
+    plain.cancel()
+
+
+async def test_reserved_poll_outlives_its_timeout_until_the_outcome():
+    wakeups, queue = WakeUps(), Queue()
+    poll = await parked(wakeups, queue, wait=0.05)
+    reservation = wakeups.reserve(KEY)
+    await asyncio.sleep(0.15)  # past its deadline: it must still wait for the writer
+    assert not poll.done()
+    reservation.deliver("late but delivered")
+    assert await asyncio.wait_for(poll, 1) == "late but delivered"
+
+
+async def test_released_reservation_claims_as_if_woken():
+    wakeups, queue = WakeUps(), Queue()
+    poll = await parked(wakeups, queue)
+    reservation = wakeups.reserve(KEY)
+    queue.items.append("from the queue")
+    reservation.release()
+    assert await asyncio.wait_for(poll, 1) == "from the queue"
+
+
+async def test_delivery_to_a_cancelled_poll_reports_failure():
+    wakeups, queue = WakeUps(), Queue()
+    poll = await parked(wakeups, queue)
+    reservation = wakeups.reserve(KEY)
+    poll.cancel()
+    await asyncio.sleep(0)
+    assert reservation.deliver("nobody") is False  # the caller gives the lease back
+
+
+async def test_timeout_answers_none_and_close_releases_everyone():
+    wakeups, queue = WakeUps(), Queue()
+    assert await wakeups.poll(KEY, queue.attempt, 0.05, info=("w", False)) is None
+    poll = await parked(wakeups, queue)
+    wakeups.close()
+    assert await asyncio.wait_for(poll, 1) is None
+    assert wakeups.reserve(KEY) is None
