@@ -3,7 +3,10 @@
 Three workflow kinds (the peers harness contract): ``echo``, ``chain``, ``sleep``. Decisions
 are pure functions of the history, as any replaying worker does; with ``sticky`` polls the
 worker keeps each workflow's history in memory and receives only new events (O(1) per
-step instead of O(history)). Run: ``python assay_bench_worker.py URL QUEUE``.
+step instead of O(history)). Speculative workflow tasks (docs/reference/rest-api.md): when
+a workflow's last batch was one ScheduleActivity and that activity finishes here, the
+worker decides on the history extended by that result and sends the commands with it.
+Run: ``python assay_bench_worker.py URL QUEUE``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import sys
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -51,13 +55,24 @@ def decide(kind: str, arg: Any, history: list[dict], first_seen: dict[int, float
     return [{"type": "FailWorkflow", "error": f"unknown workflow type {kind}"}]
 
 
+@dataclass
+class Cached:
+    kind: str
+    arg: Any
+    history: list[dict]
+    seen: dict[int, float]  # event seq -> when this worker first saw it
+    single: int | None  # seq of the one activity the last batch scheduled, else None
+
+
 class Worker:
     def __init__(self, url: str, queue: str, *, workflow_pollers: int = 4, activity_pollers: int = 4) -> None:
         self.api = url.rstrip("/") + "/api/v1"
         self.queue = queue
         self.workflow_pollers = workflow_pollers
         self.activity_pollers = activity_pollers
-        self.histories: OrderedDict[str, tuple[list[dict], dict[int, float]]] = OrderedDict()
+        # workflow id -> its sticky state and what a speculation needs.
+        self.histories: OrderedDict[str, Cached] = OrderedDict()
+        self.inflight: set[str] = set()  # workflows whose task or speculation runs now
         self.stopping = asyncio.Event()
         self.worker_id = ""
         self.session: aiohttp.ClientSession | None = None
@@ -119,17 +134,73 @@ class Worker:
                     work.append(("wf", reply["next_task"]))
             else:
                 # Every benchmark activity returns its input.
-                reply = await self.post(f"/tasks/{task['id']}/complete", {
+                body = {
                     "result": task["input"], "attempt": task["attempt"],
                     "workflow_task": {"queue": self.queue, "worker_id": self.worker_id, "sticky": True},
                     "next": {"queue": self.queue, "worker_id": self.worker_id},
-                }) or {}
+                }
+                spec = self.speculate(task, task["input"])
+                if spec is not None:
+                    body["workflow_commands"] = spec[0]
+                reply = await self.post(f"/tasks/{task['id']}/complete", body) or {}
+                if spec is not None:
+                    work.extend(("act", a) for a in self.settle(task["workflow_id"], spec, reply))
                 if reply.get("workflow_task"):
                     work.append(("wf", reply["workflow_task"]))
                 if reply.get("next_task"):
                     work.append(("act", reply["next_task"]))
 
+    def speculate(self, activity: dict, result: Any) -> tuple[dict, Cached, list[dict]] | None:
+        """The ``workflow_commands`` of a speculative task for this result, or None."""
+        wid = activity["workflow_id"]
+        cached = self.histories.get(wid)
+        if wid in self.inflight or cached is None or cached.single != activity["seq"]:
+            return None
+        del self.histories[wid]
+        self.inflight.add(wid)
+        history, seen = cached.history, cached.seen
+        after = max((e["seq"] for e in history), default=0)
+        now = time.time()
+        extended = history + [
+            {"seq": after + 1, "event_type": "ActivityScheduled", "timestamp": now,
+             "payload": {"activity_seq": activity["seq"], "name": activity["name"]}},
+            {"seq": after + 2, "event_type": "ActivityCompleted", "timestamp": now,
+             "payload": {"activity_seq": activity["seq"], "result": result}},
+        ]
+        seen.setdefault(after + 2, now)
+        commands = decide(cached.kind, cached.arg, extended, seen)
+        fields = {"worker_id": self.worker_id, "after_seq": after, "commands": commands,
+                  "eager_activities": {"queue": self.queue}}
+        return fields, Cached(cached.kind, cached.arg, extended, seen, None), commands
+
+    def settle(self, wid: str, spec: tuple[dict, Cached, list[dict]], reply: dict) -> list[dict]:
+        """Keep the extended history when the engine applied the batch; give back the
+        activities it handed over."""
+        self.inflight.discard(wid)
+        outcome = reply.get("workflow_commands") or {}
+        if not outcome.get("accepted"):
+            return []  # dropped: the workflow task (full history) comes back instead
+        _, state, commands = spec
+        self.remember(wid, state, commands)
+        return outcome.get("activity_tasks") or []
+
+    def remember(self, wid: str, state: Cached, commands: list[dict]) -> None:
+        if any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands):
+            return
+        state.single = commands[0]["seq"] if len(commands) == 1 and commands[0]["type"] == "ScheduleActivity" else None
+        self.histories[wid] = state
+        if len(self.histories) > CACHE_LIMIT:
+            self.histories.popitem(last=False)
+
     async def run_workflow_task(self, task: dict) -> dict:
+        wid = task["workflow_id"]
+        self.inflight.add(wid)
+        try:
+            return await self._run_workflow_task(task)
+        finally:
+            self.inflight.discard(wid)
+
+    async def _run_workflow_task(self, task: dict) -> dict:
         wid = task["workflow_id"]
         cached = self.histories.pop(wid, None)
         now = time.time()
@@ -137,7 +208,7 @@ class Worker:
             async with self.session.get(f"{self.api}/workflows/{wid}/events") as r:  # type: ignore[union-attr]
                 history, seen = orjson.loads(await r.read()), {}
         elif cached is not None and task["history_after_seq"]:
-            history, seen = cached
+            history, seen = cached.history, cached.seen
             history.extend(task["history"])
         else:
             history, seen = list(task["history"]), {}
@@ -149,11 +220,8 @@ class Worker:
             "eager_activities": {"queue": self.queue},
             "next": {"queue": self.queue, "sticky": True},
         }) or {}
-        done = any(c["type"] in ("CompleteWorkflow", "FailWorkflow") for c in commands)
-        if "__error__" not in reply and not done:
-            self.histories[wid] = (history, seen)
-            if len(self.histories) > CACHE_LIMIT:
-                self.histories.popitem(last=False)
+        if "__error__" not in reply:
+            self.remember(wid, Cached(task["workflow_type"], task["input"], history, seen, None), commands)
         return reply if "__error__" not in reply else {}
 
 

@@ -17,6 +17,14 @@ transaction, and the worker's reply leaves in the same loop turn as the writer's
 reserved poller whose wait runs out keeps waiting for the writer's outcome (a transaction
 in flight, so moments), which is then a task or a plain wake-up (``release``).
 
+*Known-empty queues*: a claim attempt is a write transaction, and most attempts of an idle
+worker find nothing (a poll arriving at an idle queue, the piggy-backed ``next`` claim of
+every reply). A task-queue key whose last attempt found nothing, and that nothing was
+announced on since that attempt began, is skipped without a transaction. Every way work
+becomes claimable announces itself through ``notify_*`` (commits, housekeeping, other
+instances), and as a safety net (say, a notification lost while PostgreSQL's LISTEN
+reconnects) a key counts as empty for at most ``EMPTY_TRUST_SECS``.
+
 Other engine instances wake this one through the backend's notification channel
 (LISTEN/NOTIFY on PostgreSQL), which calls ``notify_one`` / ``notify_all`` here.
 """
@@ -30,6 +38,7 @@ from typing import Any, Awaitable, Callable, Hashable, TypeVar
 T = TypeVar("T")
 
 _TIMED_OUT = object()  # the result a parked poll's own timer gives its future
+EMPTY_TRUST_SECS = 1.0  # how long an attempt that found nothing vouches for its queue
 
 
 class Parked:
@@ -63,6 +72,9 @@ class WakeUps:
         # Insertion-ordered so notify_one wakes the longest-waiting poller first.
         self._waiters: dict[Hashable, OrderedDict[asyncio.Future[Any], Parked]] = {}
         self.closed = False
+        # Known-empty queues: key -> (announcement count when the empty attempt began, when).
+        self._announced: dict[Hashable, int] = {}
+        self._empty: dict[Hashable, tuple[int, float]] = {}
 
     def close(self) -> None:
         """Engine shutting down: release every parked poll now (each answers "no work")."""
@@ -70,7 +82,34 @@ class WakeUps:
         for key in list(self._waiters):
             self.notify_all(key)
 
+    def _announce(self, key: Hashable) -> None:
+        self._announced[key] = self._announced.get(key, 0) + 1
+        self._empty.pop(key, None)
+
+    def known_empty(self, key: Hashable) -> bool:
+        """Whether the last claim attempt on ``key`` found nothing and nothing was announced
+        since it began (for at most ``EMPTY_TRUST_SECS``)."""
+        mark = self._empty.get(key)
+        if mark is None:
+            return False
+        count, since = mark
+        if count != self._announced.get(key, 0) or asyncio.get_running_loop().time() - since > EMPTY_TRUST_SECS:
+            del self._empty[key]
+            return False
+        return True
+
+    async def _claim(self, key: Hashable, attempt: Callable[[], Awaitable[T | None]]) -> T | None:
+        """One claim attempt, skipped on a known-empty queue, remembering an empty result."""
+        if self.known_empty(key):
+            return None
+        count, since = self._announced.get(key, 0), asyncio.get_running_loop().time()
+        result = await attempt()
+        if result is None and count == self._announced.get(key, 0):
+            self._empty[key] = (count, since)
+        return result
+
     def notify_one(self, key: Hashable) -> None:
+        self._announce(key)
         waiters = self._waiters.get(key)
         while waiters:
             future, _ = waiters.popitem(last=False)
@@ -81,6 +120,7 @@ class WakeUps:
             self._waiters.pop(key, None)
 
     def notify_all(self, key: Hashable) -> None:
+        self._announce(key)
         for future in self._waiters.pop(key, {}):
             if not future.done():
                 future.set_result(None)
@@ -122,6 +162,9 @@ class WakeUps:
         With ``info``, the poll also accepts hand-offs (see the module docstring)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_secs)
+        if baton:  # task queues: claims are write transactions worth skipping when empty
+            claim = attempt
+            attempt = lambda: self._claim(key, claim)  # noqa: E731
         while True:
             parked = self._register(key, info)
             future = parked.future

@@ -68,6 +68,7 @@ async def test_released_reservation_claims_as_if_woken():
     poll = await parked(wakeups, queue)
     reservation = wakeups.reserve(KEY)
     queue.items.append("from the queue")
+    wakeups.notify_one(KEY)  # the writer's commit announces what it did not hand off
     reservation.release()
     assert await asyncio.wait_for(poll, 1) == "from the queue"
 
@@ -88,3 +89,46 @@ async def test_timeout_answers_none_and_close_releases_everyone():
     wakeups.close()
     assert await asyncio.wait_for(poll, 1) is None
     assert wakeups.reserve(KEY) is None
+
+
+async def test_known_empty_queue_skips_claims_until_something_is_announced():
+    wakeups = WakeUps()
+    calls: list[int] = []
+
+    async def attempt() -> str | None:
+        calls.append(1)
+        return None
+
+    assert await wakeups.poll(KEY, attempt, 0) is None
+    assert await wakeups.poll(KEY, attempt, 0) is None  # known empty: no second claim
+    assert len(calls) == 1 and wakeups.known_empty(KEY)
+    wakeups.notify_one(KEY)  # new work announced
+    assert not wakeups.known_empty(KEY)
+    assert await wakeups.poll(KEY, attempt, 0) is None
+    assert len(calls) == 2
+
+
+async def test_announcement_during_an_empty_claim_keeps_the_queue_open():
+    wakeups = WakeUps()
+
+    async def attempt() -> str | None:
+        wakeups.notify_one(KEY)  # work committed while this claim's query ran
+        return None
+
+    assert await wakeups.poll(KEY, attempt, 0) is None
+    assert not wakeups.known_empty(KEY)
+
+
+async def test_empty_mark_expires(monkeypatch):
+    import assay.engine.wakeups as module
+
+    wakeups = WakeUps()
+
+    async def attempt() -> None:
+        return None
+
+    await wakeups.poll(KEY, attempt, 0)
+    assert wakeups.known_empty(KEY)
+    monkeypatch.setattr(module, "EMPTY_TRUST_SECS", 0.0)
+    await asyncio.sleep(0.01)
+    assert not wakeups.known_empty(KEY)  # a lost notification delays work by at most that
