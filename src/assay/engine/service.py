@@ -244,12 +244,12 @@ class Engine:
     async def submit_commands(
         self, workflow_id: str, worker_id: str, lease_token: str | None, commands: Sequence[Command],
         *, eager: EagerActivities | None = None,
-    ) -> tuple[int, list[Activity]]:
+    ) -> Submission:
         """Apply a batch; with ``eager``, also return the activities it scheduled on the
         worker's queue, already claimed for it (no poll round trip)."""
         applied, changes = await self.store.submit_commands(workflow_id, worker_id, lease_token, commands, eager=eager)
         self.publish(changes)
-        return applied, [a for a in changes.handed_back if isinstance(a, Activity)]
+        return Submission(applied, [a for a in changes.handed_back if isinstance(a, Activity)], bool(changes.finished))
 
     async def extend_lease(self, workflow_id: str, worker_id: str, lease_token: str | None) -> float:
         return await self.store.extend_workflow_lease(
@@ -282,6 +282,7 @@ class Engine:
             workflow_task=_handed_back_task(changes),
             speculation=changes.speculation,
             activities=[a for a in changes.handed_back if isinstance(a, Activity)],
+            finished=bool(changes.finished),
         )
 
     async def fail_activity(
@@ -320,12 +321,22 @@ class Engine:
 
 
 @dataclass(frozen=True, slots=True)
+class Submission:
+    """What applying a workflow task's batch handed back to its worker."""
+
+    applied: int
+    activities: list[Activity]
+    finished: bool  # a workflow ended (its result waiters were woken)
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
     """What recording an activity result handed back to its worker."""
 
     workflow_task: WorkflowTask | None
     speculation: tuple[int, int] | None  # accepted speculative batch: (applied, sticky seq)
     activities: list[Activity]
+    finished: bool = False  # a workflow ended (its result waiters were woken)
 
 
 def _handed_back_task(changes: Changes) -> WorkflowTask | None:

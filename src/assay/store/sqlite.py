@@ -176,6 +176,8 @@ class SqliteDatabase:
         conn = self._writer
         assert conn is not None
         outcomes: list[tuple[bool, Any]] = []
+        if len(batch) == 1:
+            return [self._run_alone(conn, batch[0][0])]
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _future in batch:
@@ -197,6 +199,27 @@ class SqliteDatabase:
                 pass
             return [(False, StoreError(f"SQLite commit failed: {exc}"))] * len(batch)
         return outcomes
+
+    @staticmethod
+    def _run_alone(conn: sqlite3.Connection, fn: Callable[[Any], Any]) -> tuple[bool, Any]:
+        """A group of one (the common case on a quiet engine): its own transaction, no
+        SAVEPOINT pair, a failure rolls the transaction back."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            tx = _SqliteTx(conn)
+            try:
+                result = fn(tx)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's coroutine
+                conn.execute("ROLLBACK")
+                return False, exc
+            conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - commit failed: nothing of it holds
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            return False, StoreError(f"SQLite commit failed: {exc}")
+        return True, (result, tx.changes)
 
     async def read(self, fn: Callable[[Any], T]) -> T:
         if self._closed:
