@@ -85,14 +85,16 @@ local function await_engine(w, who, err)
 end
 
 -- Forget finished tasks (awaiting frees the runtime's handle; errors are logged there).
+-- Several loops reap (the pollers, housekeeping) and awaiting yields, so the finished
+-- handles are taken out of the list first, in one go, and awaited after.
 local function reap(handles)
+    local finished = {}
     for i = #handles, 1, -1 do
-        local h = handles[i]
-        if h.done() then
-            local ok, err = pcall(h.await)
-            if not ok then log.error("task crashed: " .. tostring(err)) end
-            table.remove(handles, i)
-        end
+        if handles[i].done() then finished[#finished + 1] = table.remove(handles, i) end
+    end
+    for _, h in ipairs(finished) do
+        local ok, err = pcall(h.await)
+        if not ok then log.error("task crashed: " .. tostring(err)) end
     end
 end
 
