@@ -12,6 +12,7 @@ Run: ``python assay_bench_worker.py URL QUEUE``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -235,6 +236,9 @@ def main(argv: list[str]) -> None:
         pass
 
     async def go() -> None:
+        # As the engine and `assay run` do: keep the start-up heap out of full collections.
+        gc.collect()
+        gc.freeze()
         worker = Worker(url, queue)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,11 +1,13 @@
 """Workload B on its own, with a per-hop breakdown: where do the milliseconds of one idle
 echo workflow go?
 
-    .venv/bin/python bench/idle_latency.py [--worker lua|python] [-n 80] [--pause 0.1]
+    .venv/bin/python bench/idle_latency.py [--worker lua|python] [-n 80] [--pause 0.1] [--load 500]
 
 Starts `assay serve` (SQLite in a temp dir) and one worker exactly as the peers adapter
 does (it uses bench/assay_adapter.py and the harness's procs.py from ../shared/peers),
-then runs N echo workflows one at a time, like the harness's workload B, and prints
+optionally runs a burst of --load concurrent echo workflows first (the harness runs
+workload A before B, which leaves the processes' heaps full of garbage), then runs N echo
+workflows one at a time, like the harness's workload B, and prints
 start-to-result p50/p95 and the median time between the history events of each run:
 
     start    client POST sent -> WorkflowStarted        (client + engine)
@@ -45,7 +47,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-async def run(worker: str, n: int, pause: float) -> None:
+async def run(worker: str, n: int, pause: float, load: int) -> None:
     config = "assay-lua" if worker == "lua" else "assay-sqlite"
     with tempfile.TemporaryDirectory() as tmp:
         adapter = AssayAdapter(config, CONFIGS[config], Path(tmp))
@@ -54,6 +56,10 @@ async def run(worker: str, n: int, pause: float) -> None:
             # Warm-up: first requests pay imports and connection set-up.
             for i in range(10):
                 await adapter.wait_result(await adapter.start_workflow("echo", i))
+            if load:
+                handles = [await adapter.start_workflow("echo", i) for i in range(load)]
+                await asyncio.gather(*(adapter.wait_result(h) for h in handles))
+                await asyncio.sleep(2.0)  # the harness's settle pause
             totals: list[float] = []
             hops: dict[str, list[float]] = {h: [] for h in HOPS}
             for i in range(n):
@@ -83,8 +89,9 @@ def main() -> None:
     parser.add_argument("--worker", choices=("lua", "python"), default="lua")
     parser.add_argument("-n", type=int, default=80)
     parser.add_argument("--pause", type=float, default=0.1)
+    parser.add_argument("--load", type=int, default=0, help="concurrent workflows to run first")
     args = parser.parse_args()
-    asyncio.run(run(args.worker, args.n, args.pause))
+    asyncio.run(run(args.worker, args.n, args.pause, args.load))
 
 
 if __name__ == "__main__":
