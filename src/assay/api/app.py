@@ -183,7 +183,10 @@ async def _wire_wakeups(engine: Engine, database: object, housekeeper: Housekeep
 
     def remote(keys: list[tuple]) -> None:  # type: ignore[type-arg]
         for key in keys:
-            if key[0] == "wake_at":
+            if key[0] == "resync":  # wake-ups may have been lost: everyone looks again
+                engine.wakeups.wake_everyone()
+                armed(engine.clock())
+            elif key[0] == "wake_at":
                 scheduler.arm(key[1])
             elif key[0] in ("wf", "act"):
                 engine.wakeups.notify_one(key)  # the remote write's own poller takes the rest

@@ -125,6 +125,13 @@ class WakeUps:
             if not future.done():
                 future.set_result(None)
 
+    def wake_everyone(self) -> None:
+        """Announcements may have been lost (a notification channel reconnected): forget
+        every known-empty mark and wake every parked poll, which then claims or re-parks."""
+        self._empty.clear()
+        for key in list(self._waiters):
+            self.notify_all(key)
+
     def reserve(self, key: Hashable) -> Parked | None:
         """Take the longest-parked poll on ``key`` that accepts hand-offs, if any. The
         caller must then ``deliver`` or ``release`` it."""

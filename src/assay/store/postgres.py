@@ -294,8 +294,9 @@ class PostgresDatabase:
         """Start delivering wake-up keys announced by *other* instances to ``callback``.
 
         Runs on its own connection (LISTEN needs a session that is not handed around a pool)
-        and reconnects after a failure; messages sent while disconnected are lost, which
-        only delays a poller until its long-poll deadline re-checks the store.
+        and reconnects after a failure. Messages sent while disconnected are lost, so after
+        every reconnection the callback gets ``[("resync",)]``: whatever may have been
+        missed is to be looked for again (the engine wakes all its parked polls).
         """
         ready = asyncio.get_running_loop().create_future()
         self._listener = asyncio.create_task(self._listen_loop(callback, ready), name="assay-pg-listen")
@@ -311,6 +312,9 @@ class PostgresDatabase:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     if not ready.done():
                         ready.set_result(None)
+                    else:  # a reconnection: announcements may have been missed meanwhile
+                        log.info("LISTEN connection restored; waking parked polls to re-check")
+                        callback([("resync",)])
                     delay = 0.2
                     async for note in conn.notifies():
                         message = json.loads(note.payload)

@@ -132,3 +132,17 @@ async def test_empty_mark_expires(monkeypatch):
     monkeypatch.setattr(module, "EMPTY_TRUST_SECS", 0.0)
     await asyncio.sleep(0.01)
     assert not wakeups.known_empty(KEY)  # a lost notification delays work by at most that
+
+
+async def test_wake_everyone_after_lost_announcements():
+    wakeups, queue = WakeUps(), Queue()
+    assert await wakeups.poll(KEY, queue.attempt, 0) is None  # marks the queue known-empty
+    first, second = await parked(wakeups, queue), await parked(wakeups, queue)
+    queue.items.append("missed")  # committed elsewhere; its notification never arrived
+    wakeups.wake_everyone()
+    assert not wakeups.known_empty(KEY)
+    done, pending = await asyncio.wait({first, second}, timeout=1, return_when=asyncio.FIRST_COMPLETED)
+    assert [t.result() for t in done] == ["missed"]
+    # The other one looked too, found nothing and parked again.
+    assert len(pending) == 1 and not next(iter(pending)).done()
+    next(iter(pending)).cancel()
