@@ -39,8 +39,10 @@ from sqlalchemy import create_engine, text
 from assay.errors import StoreError
 from assay.store import migrations
 from assay.store.base import Changes
+from assay.store.group_commit import WriteQueue, settle
 
 T = TypeVar("T")
+GROUP_LIMIT = 64  # writes per group: one pooled connection and thread each
 log = logging.getLogger("assay.store.postgres")
 
 CHANNEL = "assay_wake"
@@ -184,8 +186,7 @@ class PostgresDatabase:
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="assay-pg")
         self._closed = False
         self._listener: asyncio.Task[None] | None = None
-        self._pending: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]] = []
-        self._flush_scheduled = False
+        self._writes = WriteQueue(GROUP_LIMIT, self._flush)
 
     @classmethod
     async def connect(
@@ -204,21 +205,11 @@ class PostgresDatabase:
         transaction (each in its own savepoint), so one WAL flush covers them all. Several
         groups run at once on separate pooled connections."""
         self._check_open()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[T, Changes]] = loop.create_future()
-        self._pending.append((fn, future))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._start_flush, loop)
-        return await future
+        return await self._writes.put(fn)  # type: ignore[no-any-return]
 
-    def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._flush_scheduled = False
-        batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
-        if self._pending:
-            self._flush_scheduled = True
-            loop.call_soon(self._start_flush, loop)
-        loop.run_in_executor(self._threads, self._write_group_sync, batch, loop)
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self._writes.pending:
+            loop.run_in_executor(self._threads, self._write_group_sync, self._writes.take(), loop)
 
     def _write_group_sync(self, batch: list[tuple[Callable[[Any], Any], Any]], loop: asyncio.AbstractEventLoop) -> None:
         outcomes: list[tuple[bool, Any]] = []
@@ -253,8 +244,7 @@ class PostgresDatabase:
             except Exception as exc:  # noqa: BLE001 - connection lost, commit failed: nothing held
                 outcomes = [(False, StoreError(f"PostgreSQL transaction failed: {exc}"))] * len(batch)
                 break
-        for (ok, value), (_fn, future) in zip(outcomes, batch):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+        loop.call_soon_threadsafe(settle, batch, outcomes)
 
     async def read(self, fn: Callable[[Any], T]) -> T:
         self._check_open()
@@ -283,7 +273,7 @@ class PostgresDatabase:
                 await self._listener
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing anyway
                 pass
-        while self._flush_scheduled:  # let queued groups reach the threads before they stop
+        while self._writes.scheduled:  # let queued groups reach the threads before they stop
             await asyncio.sleep(0)
         await asyncio.to_thread(self._threads.shutdown, True)
         await asyncio.to_thread(self._pool.close, 10.0)
@@ -411,15 +401,3 @@ def migrate_url(url: str, verify_only: bool = False) -> None:
     finally:
         engine.dispose()
 
-
-
-GROUP_LIMIT = 64
-
-
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)

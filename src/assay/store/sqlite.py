@@ -26,6 +26,7 @@ from sqlalchemy import create_engine
 from assay.errors import EngineLocked, InvalidInput, StoreError
 from assay.store import migrations
 from assay.store.base import Changes
+from assay.store.group_commit import WriteQueue, settle
 
 T = TypeVar("T")
 GROUP_LIMIT = 128
@@ -106,8 +107,7 @@ class SqliteDatabase:
         self._synchronous = synchronous
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._pending: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]] = []
-        self._flush_scheduled = False
+        self._writes = WriteQueue(GROUP_LIMIT, self._flush)
         self._flushing = asyncio.Lock()
         # FULL durability: COMMIT is an fsync, done off the loop (one thread, one connection).
         self._sync_commit = synchronous in ("FULL", "EXTRA")
@@ -142,35 +142,26 @@ class SqliteDatabase:
     async def write(self, fn: Callable[[Any], T]) -> tuple[T, Changes]:
         if self._closed:
             raise StoreError("store is closed", code="store_closed")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[T, Changes]] = loop.create_future()
-        self._pending.append((fn, future))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            # call_soon: every write queued during this loop iteration joins the group.
-            if self._sync_commit:
-                loop.call_soon(lambda: loop.create_task(self._flush_off_loop()))
-            else:
-                loop.call_soon(self._flush_now)
-        return await future
+        return await self._writes.put(fn)  # type: ignore[no-any-return]
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sync_commit:
+            loop.create_task(self._flush_off_loop())
+        else:
+            self._flush_now()
 
     def _flush_now(self) -> None:
         """NORMAL durability: run the group right here on the loop (tens of microseconds)."""
-        self._flush_scheduled = False
-        while self._pending:
-            batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
-            for (ok, value), (_fn, future) in zip(self._run_group(batch), batch):
-                _settle(future, ok, value)
+        while self._writes.pending:
+            batch = self._writes.take()
+            settle(batch, self._run_group(batch))
 
     async def _flush_off_loop(self) -> None:
         """FULL durability: the COMMIT is an fsync; run groups in a thread, one at a time."""
         async with self._flushing:
-            self._flush_scheduled = False
-            while self._pending:
-                batch, self._pending = self._pending[:GROUP_LIMIT], self._pending[GROUP_LIMIT:]
-                outcomes = await asyncio.to_thread(self._run_group, batch)
-                for (ok, value), (_fn, future) in zip(outcomes, batch):
-                    _settle(future, ok, value)
+            while self._writes.pending:
+                batch = self._writes.take()
+                settle(batch, await asyncio.to_thread(self._run_group, batch))
 
     def _run_group(self, batch: list[tuple[Callable[[Any], Any], Any]]) -> list[tuple[bool, Any]]:
         conn = self._writer
@@ -235,7 +226,7 @@ class SqliteDatabase:
     async def close(self) -> None:
         if self._closed:
             return
-        if self._pending:
+        if self._writes.pending:
             if self._sync_commit:
                 await self._flush_off_loop()
             else:
@@ -275,11 +266,3 @@ class SqliteDatabase:
     async def release_instance(self, instance_id: str) -> None:
         await self.write(lambda tx: tx.execute("DELETE FROM engine_lock WHERE id = 1 AND instance_id = :i", {"i": instance_id}))
 
-
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
