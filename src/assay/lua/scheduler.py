@@ -225,26 +225,25 @@ class Scheduler:
 
     # --- shared resources ----------------------------------------------------------
 
+    def _on_own_loop(self) -> bool:
+        """Whether the caller runs on the loop that drives this state's tasks (shared
+        clients belong to that loop; blocking calls run on a private one)."""
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
     def http_client(self) -> httpx.AsyncClient | None:
         """The loop's shared HTTP client, or None when called off the scheduler's loop."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return None
-        if loop is not self._loop:
+        if not self._on_own_loop():
             return None
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
         return self._http
 
-
     def fast_http_client(self) -> FastClient | None:
         """The loop's keep-alive client for plain http:// (see fasthttp.py); None off-loop."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return None
-        if loop is not self._loop:
+        if not self._on_own_loop():
             return None
         if self._fast is None:
             self._fast = FastClient()
