@@ -249,7 +249,7 @@ class Engine:
         worker's queue, already claimed for it (no poll round trip)."""
         applied, changes = await self.store.submit_commands(workflow_id, worker_id, lease_token, commands, eager=eager)
         self.publish(changes)
-        return Submission(applied, [a for a in changes.handed_back if isinstance(a, Activity)], bool(changes.finished))
+        return Submission(applied, _handed_back_activities(changes), bool(changes.finished))
 
     async def extend_lease(self, workflow_id: str, worker_id: str, lease_token: str | None) -> float:
         return await self.store.extend_workflow_lease(
@@ -281,7 +281,7 @@ class Engine:
         return Completion(
             workflow_task=_handed_back_task(changes),
             speculation=changes.speculation,
-            activities=[a for a in changes.handed_back if isinstance(a, Activity)],
+            activities=_handed_back_activities(changes),
             finished=bool(changes.finished),
         )
 
@@ -336,7 +336,11 @@ class Completion:
     workflow_task: WorkflowTask | None
     speculation: tuple[int, int] | None  # accepted speculative batch: (applied, sticky seq)
     activities: list[Activity]
-    finished: bool = False  # a workflow ended (its result waiters were woken)
+    finished: bool  # a workflow ended (its result waiters were woken)
+
+
+def _handed_back_activities(changes: Changes) -> list[Activity]:
+    return [a for a in changes.handed_back if isinstance(a, Activity)]
 
 
 def _handed_back_task(changes: Changes) -> WorkflowTask | None:

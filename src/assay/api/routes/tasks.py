@@ -17,6 +17,7 @@ from assay.api.schemas import (
     ActivityOut,
     CommandsBody,
     CompleteTaskBody,
+    EagerActivitiesBody,
     FailTaskBody,
     HeartbeatTaskBody,
     EagerWorkflowBody,
@@ -124,13 +125,11 @@ async def submit_commands(request: Request, workflow_id: str) -> Response:
     body = await parse_body(request, CommandsBody)
     commands = parse_batch(body.commands)
     engine = engine_of(request)
-    eager = body.eager_activities
     done = await engine.submit_commands(
-        workflow_id, body.worker_id, body.lease_token, commands,
-        eager=EagerActivities(eager.namespace, eager.queue, eager.max) if eager else None,
+        workflow_id, body.worker_id, body.lease_token, commands, eager=_eager(body.eager_activities)
     )
     reply: dict = {"ok": True, "applied": done.applied}
-    if eager is not None:
+    if body.eager_activities is not None:
         reply["activity_tasks"] = [a.to_wire() for a in done.activities]
     if done.finished:
         await _let_result_waiters_answer_first()
@@ -167,10 +166,8 @@ async def complete_activity(request: Request, activity_id: int) -> Response:
     spec = body.workflow_commands
     speculation = None
     if spec is not None:
-        eager = spec.eager_activities
         speculation = Speculation(
-            spec.worker_id, spec.after_seq, parse_batch(spec.commands),
-            EagerActivities(eager.namespace, eager.queue, eager.max) if eager else None,
+            spec.worker_id, spec.after_seq, parse_batch(spec.commands), _eager(spec.eager_activities)
         )
     done = await engine.complete_activity(
         activity_id, body.result, body.attempt, hand_back=_hand_back(request, body.workflow_task),
@@ -204,6 +201,10 @@ async def fail_activity(request: Request, activity_id: int) -> Response:
     if body.workflow_task is not None:
         outcome["workflow_task"] = task.to_wire() if task else None
     return json_response({**outcome, **await _next_activity(request, body.next)})
+
+
+def _eager(want: EagerActivitiesBody | None) -> EagerActivities | None:
+    return EagerActivities(want.namespace, want.queue, want.max) if want is not None else None
 
 
 def _hand_back(request: Request, want: EagerWorkflowBody | None) -> HandBack | None:
