@@ -61,7 +61,7 @@ local function report(path, body, task, extra)
 end
 
 --- Execute `task` with the handler from `handlers[task.name]`. `extra()` (optional) gives
---- extra fields for the outcome request; `speculate(result)` (optional) may return the
+--- extra fields for the outcome request; `speculate(result, json_text)` (optional) may return the
 --- `workflow_commands` of a speculative workflow task (speculate.lua) to send with a result.
 --- Returns the engine's reply (a table) or nil.
 function M.run(handlers, task, extra, speculate)
@@ -75,10 +75,10 @@ function M.run(handlers, task, extra, speculate)
     local base = "/tasks/" .. task.id
     if ok then
         -- A result that cannot be encoded as JSON fails the attempt with that reason.
-        local enc_ok, enc_err = pcall(json.encode, result)
+        local enc_ok, encoded = pcall(json.encode, result)
         if enc_ok then
             local body = { result = result, attempt = task.attempt }
-            body.workflow_commands = speculate and speculate(result) or nil
+            body.workflow_commands = speculate and speculate(result, encoded) or nil
             local status, reply = report(base .. "/complete", body, task, extra and extra())
             if body.workflow_commands and status ~= 200 and status ~= 409 and status ~= 0 then
                 -- The engine refused the request as a whole (say, a command it rejects):
@@ -88,7 +88,7 @@ function M.run(handlers, task, extra, speculate)
             end
             return reply
         end
-        result = "activity result is not JSON-encodable: " .. tostring(enc_err)
+        result = "activity result is not JSON-encodable: " .. tostring(encoded)
     end
     local text = tostring(result)
     if text:find(CANCEL_TEXT, 1, true) then

@@ -30,9 +30,10 @@ local function release(w, id)
     for _, t in ipairs(queue or {}) do w.dispatch_workflow(w, t) end
 end
 
---- Try to run activity task `t`'s workflow forward with `result`. Returns a speculation
+--- Try to run activity task `t`'s workflow forward with `result` (`encoded`: its JSON text,
+--- when the caller has it already). Returns a speculation
 --- { fields = <body of workflow_commands>, run, batch } or nil (report the result plainly).
-function M.begin(w, t, result)
+function M.begin(w, t, result, encoded)
     local id = t.workflow_id
     if w.stopping or not id or w.inflight[id] or w.wf_active >= w.max_wf then return nil end
     local run = w.cache:remove(id)
@@ -41,7 +42,7 @@ function M.begin(w, t, result)
         w.cache:put(id, run)
         return nil
     end
-    local ok_json, value = pcall(function() return json.parse(json.encode(result)) end)
+    local ok_json, value = pcall(function() return json.parse(encoded or json.encode(result)) end)
     if not ok_json then
         w.cache:put(id, run)
         return nil

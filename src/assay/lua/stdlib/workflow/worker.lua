@@ -206,8 +206,8 @@ local function activity_runner(w, t)
     while t do
         -- Speculative workflow task (speculate.lua): set by the hook if it ran the workflow on.
         local spec = nil
-        local hook = w.speculate and function(result)
-            spec = speculate.begin(w, t, result)
+        local hook = w.speculate and function(result, encoded)
+            spec = speculate.begin(w, t, result, encoded)
             return spec and spec.fields
         end or nil
         local ok, reply = pcall(activity.run, w.activities, t, w.outcome_extra_for(t), hook)
