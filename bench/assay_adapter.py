@@ -4,8 +4,9 @@
 activities run in a separate worker process: the minimal Python HTTP worker in
 ``assay_bench_worker.py`` (config ``assay-sqlite``) or Lua scripts run by ``assay run``
 (config ``assay-lua``, when ``bench/lua/bench_worker.lua`` exists). The harness is the
-client: it starts workflows over REST and waits for results with the long-poll
-``GET /workflows/{id}/result?wait_secs=``.
+client: it starts each workflow and gets its result in one request,
+``POST /workflows?wait_secs=60`` (the engine answers when the run has ended; should the wait
+run out first, the long-poll ``GET /workflows/{id}/result?wait_secs=`` takes over).
 
 Run beside the peers, from the project root:
     PEERS_EXTRA_ADAPTERS=bench python ../shared/peers/run_suite.py \
@@ -20,6 +21,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,12 @@ CONFIGS = {
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+@dataclass
+class Handle:
+    workflow_id: str
+    outcome: asyncio.Future
 
 
 class AssayAdapter:
@@ -108,32 +116,51 @@ class AssayAdapter:
         return [self.worker.pid] if self.worker else []
 
     async def start_workflow(self, kind: str, arg: Any) -> Any:
+        """Start and wait in one request (``POST /workflows?wait_secs=``): the engine answers
+        the 201 once the run has ended, which saves the client's separate result request.
+        The start itself is durable when the request gets in; the handle is the task."""
         assert self.client is not None
         workflow_id = f"{kind}-{self.queue}-{next(self._ids)}"
         body = {"workflow_type": kind, "workflow_id": workflow_id, "input": arg, "task_queue": self.queue}
+        return Handle(workflow_id, asyncio.ensure_future(self._start_and_wait(workflow_id, body)))
+
+    async def _start_and_wait(self, workflow_id: str, body: dict) -> Any:
+        assert self.client is not None
         for attempt in (1, 2):
             try:
-                async with self.client.post(f"{self.api}/workflows", json=body) as response:
+                async with self.client.post(f"{self.api}/workflows", json=body, params={"wait_secs": "60"}) as response:
+                    if response.status == 201:
+                        outcome = await response.json()
+                        break
                     # 409 on the retry: the first attempt got through (ids are ours and unique).
-                    if response.status == 201 or (attempt == 2 and response.status == 409):
-                        return workflow_id
+                    if attempt == 2 and response.status == 409:
+                        return await self._wait_result(workflow_id)
                     raise RuntimeError(f"start failed: {response.status} {await response.text()}")
             except aiohttp.ServerDisconnectedError:
                 if attempt == 2:
                     raise
-        return workflow_id
+        if outcome["status"] in ("PENDING", "RUNNING"):  # the wait ran out first
+            return await self._wait_result(workflow_id)
+        return self._settled(workflow_id, outcome)
 
     async def wait_result(self, handle: Any) -> Any:
+        return await handle.outcome
+
+    async def _wait_result(self, workflow_id: str) -> Any:
         assert self.client is not None
         while True:
-            async with self.client.get(f"{self.api}/workflows/{handle}/result", params={"wait_secs": "60"}) as response:
+            async with self.client.get(f"{self.api}/workflows/{workflow_id}/result", params={"wait_secs": "60"}) as response:
                 if response.status != 200:
                     raise RuntimeError(f"result failed: {response.status} {await response.text()}")
                 outcome = await response.json()
-            if outcome["status"] == "COMPLETED":
-                return outcome["result"]
-            if outcome["status"] in ("FAILED", "CANCELLED", "TIMED_OUT"):
-                raise RuntimeError(f"workflow {handle} {outcome['status']}: {outcome['error']}")
+            if outcome["status"] not in ("PENDING", "RUNNING"):
+                return self._settled(workflow_id, outcome)
+
+    @staticmethod
+    def _settled(workflow_id: str, outcome: dict) -> Any:
+        if outcome["status"] == "COMPLETED":
+            return outcome["result"]
+        raise RuntimeError(f"workflow {workflow_id} {outcome['status']}: {outcome['error']}")
 
     def versions(self) -> dict[str, str]:
         out = subprocess.run([PYTHON, "-m", "assay", "--version"], capture_output=True, text=True).stdout.strip()
@@ -142,7 +169,7 @@ class AssayAdapter:
     def describe(self) -> str:
         worker = "Lua worker (`assay run`, require('assay.workflow'))" if self.opts["worker"] == "lua" else "minimal Python HTTP worker (sticky, long-poll)"
         backend = "SQLite file (WAL, synchronous=NORMAL, group commit)" if self.opts["backend"] == "sqlite" else "throwaway PostgreSQL"
-        return f"assay serve on 127.0.0.1 with {backend}; separate worker process: {worker}; client = harness over REST with long-poll results."
+        return f"assay serve on 127.0.0.1 with {backend}; separate worker process: {worker}; client = harness over REST, start and result in one request (POST /workflows?wait_secs=)."
 
 
 def create(config: str, opts: dict, workdir: Path) -> AssayAdapter:

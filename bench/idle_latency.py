@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,7 @@ async def run(worker: str, n: int, pause: float, load: int) -> None:
                 handles = [await adapter.start_workflow("echo", i) for i in range(load)]
                 await asyncio.gather(*(adapter.wait_result(h) for h in handles))
                 await asyncio.sleep(2.0)  # the harness's settle pause
+            cpu_before = {name: cpu_secs(pid) for name, pid in processes(adapter)}
             totals: list[float] = []
             hops: dict[str, list[float]] = {h: [] for h in HOPS}
             for i in range(n):
@@ -70,18 +72,30 @@ async def run(worker: str, n: int, pause: float, load: int) -> None:
                 await adapter.wait_result(handle)
                 totals.append((time.perf_counter() - t0) * 1000)
                 received = sent + totals[-1] / 1000
-                async with adapter.client.get(f"{adapter.api}/workflows/{handle}/events") as r:
+                async with adapter.client.get(f"{adapter.api}/workflows/{handle.workflow_id}/events") as r:
                     events = await r.json()
                 at = {e["event_type"]: e["timestamp"] for e in events}
                 marks = [sent, at["WorkflowStarted"], at["ActivityScheduled"], at["ActivityCompleted"],
                          at["WorkflowCompleted"], received]
                 for name, a, b in zip(HOPS, marks, marks[1:]):
                     hops[name].append((b - a) * 1000)
+            cpu = {name: (cpu_secs(pid) - cpu_before[name]) * 1000 / n for name, pid in processes(adapter)}
         finally:
             await adapter.stop()
     print(f"{config}: {n} idle echo workflows: p50 {percentile(totals, 0.5):.2f} ms, "
           f"p95 {percentile(totals, 0.95):.2f} ms")
     print("  median per hop (ms): " + ", ".join(f"{h} {statistics.median(hops[h]):.2f}" for h in HOPS))
+    print("  CPU per workflow (ms, incl. the events read): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
+
+
+def processes(adapter: AssayAdapter) -> list[tuple[str, int]]:
+    return [("engine", adapter.server_pids()[0]), ("worker", adapter.worker_pids()[0])]
+
+
+def cpu_secs(pid: int) -> float:
+    """User + system CPU seconds of one process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

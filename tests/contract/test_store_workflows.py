@@ -119,7 +119,7 @@ async def test_terminate_propagates_to_children_and_notifies_nothing_twice(store
     assert (await store.get_workflow(child)).parent_id == parent
     assert [c.id for c in await store.list_children(parent)] == [child]
     wf, changes = await store.terminate_workflow(parent, "halt")
-    assert wf.status == WorkflowStatus.FAILED and {parent, child} <= changes.finished
+    assert wf.status == WorkflowStatus.FAILED and {parent, child} <= changes.finished.keys()
     assert (await store.get_workflow(child)).status == WorkflowStatus.FAILED
     assert (await store.list_events(parent))[-1].event_type == "WorkflowTerminated"
     with pytest.raises(Conflict):

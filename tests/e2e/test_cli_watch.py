@@ -192,3 +192,40 @@ def test_wait_unknown_workflow_exit_1(assay_cli):
 def test_wait_bad_target_is_usage_error(assay_cli):
     res = assay_cli("workflow", "wait", "x", "--target", "DONE")
     assert res.code == 64 and "--target" in res.stderr
+
+
+# --- start --wait -------------------------------------------------------------------------------
+
+
+def test_start_wait_prints_the_outcome_exit_0(assay_cli, scripted_worker, unique):
+    worker = scripted_worker()
+    wf_id = unique("startwait")
+    thread = _later(1.0, lambda: worker.step(
+        [{"type": "CompleteWorkflow", "result": {"answer": 42}}], workflow_id=wf_id))
+    started = time.monotonic()
+    res = assay_cli("workflow", "start", "--type", "e2e", "--id", wf_id, "--queue", worker.queue,
+                    "--wait", "30", "-o", "json")
+    thread.join()
+    assert res.code == 0, res
+    body = res.json()
+    assert body["workflow_id"] == wf_id and body["run_id"]
+    assert body["status"] == "COMPLETED" and body["result"] == {"answer": 42}
+    assert time.monotonic() - started < 10
+
+
+def test_start_wait_failed_exit_1_and_timeout_exit_2(assay_cli, scripted_worker, unique):
+    worker = scripted_worker()
+    wf_id = unique("startfail")
+    thread = _later(1.0, lambda: worker.step([{"type": "FailWorkflow", "error": "boom"}], workflow_id=wf_id))
+    res = assay_cli("workflow", "start", "--type", "e2e", "--id", wf_id, "--queue", worker.queue, "--wait", "30")
+    thread.join()
+    assert res.code == 1, res
+    assert f"workflow {wf_id} ended FAILED: boom" in res.stderr
+
+    slow = unique("startslow")
+    started = time.monotonic()
+    res = assay_cli("workflow", "start", "--type", "e2e", "--id", slow, "--wait", "1.5")
+    assert res.code == 2, res
+    assert f"timeout after 1.5s waiting for {slow} (last status: PENDING)" in res.stderr
+    assert 1.4 < time.monotonic() - started < 10
+    assert assay_cli("workflow", "describe", slow, "-o", "json").json()["status"] == "PENDING"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lua_fixtures import WORKERS, Engine, _clean_env, engine_fixture, uid
+from tests.e2e.lua_fixtures import WORKERS, Engine, _clean_env, engine_fixture, uid, workers  # noqa: F401 - fixture
 
 engine = engine_fixture()
 
@@ -80,3 +80,17 @@ def test_token_required_and_accepted(tmp_path_factory, tmp_path: Path) -> None:
     assert "HTTP 401" in refused.stderr and "requires a token (API key or JWT)" in refused.stderr, refused.stderr
     assert accepted.returncode == 0, accepted.stderr
     assert json.loads(accepted.stdout.strip().splitlines()[-1])["describe"]["task_queue"] == "q"
+
+
+def test_start_with_wait_secs_answers_the_outcome(engine: Engine, workers, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    queue = uid("startwait-q")
+    worker = workers(engine, "ctx_worker.lua", queue)
+    done = run_script(engine.url, WORKERS / "start_wait.lua", tmp_path, QUEUE=queue)
+    assert done.returncode == 0, (done.stderr, worker.log())
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["done"]["status"] == "COMPLETED" and out["done"]["result"]["doubled"] == 42
+    assert out["done"]["result"]["child"] == out["done"]["workflow_id"] and out["done"]["run_id"]
+    assert out["failed"]["status"] == "FAILED" and "child says no" in out["failed"]["error"]
+    assert out["pending"]["status"] == "PENDING" and 0.9 <= out["pending_secs"] < 8
+    assert "wait_secs must be a number >= 0" in out["bad_wait"]
+    assert engine.describe(out["pending"]["workflow_id"])["status"] == "PENDING"  # started all the same

@@ -123,6 +123,28 @@ def test_long_poll_is_woken_by_work_started_on_another_instance(cluster: list[En
     waiter.join(timeout=25)
     assert result.get("status") == "COMPLETED" and time.monotonic() - finished < 1.5
 
+    # Start-and-wait on engine1 is answered when engine0 records the outcome.
+    answer: dict[str, object] = {}
+    starter = threading.Thread(target=lambda: answer.update(api(
+        cluster[1], "POST", "/workflows", params={"wait_secs": 20},
+        json={"workflow_type": "t", "task_queue": queue, "input": 5},
+    ).json()))
+    starter.start()
+    deadline = time.monotonic() + 10
+    task = None
+    while task is None and time.monotonic() < deadline:
+        task = api(cluster[0], "POST", "/workflow-tasks/poll",
+                   json={"queue": queue, "worker_id": "w-poller", "wait_secs": 2}).json()
+    assert task is not None and task["input"] == 5
+    finished = time.monotonic()
+    api(cluster[0], "POST", f"/workflow-tasks/{task['workflow_id']}/commands", json={
+        "worker_id": "w-poller", "lease_token": task["lease_token"],
+        "commands": [{"type": "CompleteWorkflow", "result": 10}],
+    }).raise_for_status()
+    starter.join(timeout=25)
+    assert answer.get("status") == "COMPLETED" and answer.get("result") == 10
+    assert answer.get("workflow_id") == task["workflow_id"] and time.monotonic() - finished < 1.5
+
 
 def fired_ticks(engine_logs: list[str], name: str) -> list[int]:
     return [int(m) for log in engine_logs for m in re.findall(rf"started {re.escape(name)}-(\d+)\b", log)]

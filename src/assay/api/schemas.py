@@ -197,9 +197,16 @@ class WorkflowOut(BaseModel):
 
 
 class StartedOut(BaseModel):
+    """The started run. With ``?wait_secs=`` the answer comes once the run ended or the wait
+    ran out, and also carries ``result``, ``error`` and ``completed_at`` (``status`` says
+    which: still PENDING/RUNNING means the wait ran out; ask ``/result`` again)."""
+
     workflow_id: str
     run_id: str
     status: str
+    result: Json = None
+    error: str | None = None
+    completed_at: float | None = None
 
 
 class EventOut(BaseModel):

@@ -6,6 +6,8 @@ Workflow ids are global, so commands addressed by id send no namespace.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import click
@@ -13,7 +15,8 @@ import click
 from assay.cli.invocation import Invocation, OperatorGroup, pass_invocation
 from assay.cli.jsonarg import JsonArg
 from assay.cli.output import Column
-from assay.cli.workflow_watch import StatusChoice, complete_workflow_id, events, wait
+from assay.cli.workflow_watch import StatusChoice, complete_workflow_id, events, report_outcome, wait, wait_terminal
+from assay.client.http import MAX_WAIT_SECS, TERMINAL_STATUSES
 
 WORKFLOW_COLUMNS = (
     Column("ID", "id", max_width=48),
@@ -55,6 +58,10 @@ Examples:
   assay workflow start --type report --input @input.json --queue reports
   echo '{"n": 3}' | assay workflow start --type count --input -
   assay workflow start --type hello --search-attrs '{"env": "prod"}'
+  assay workflow start --type hello --wait 30     # start, then print the result
+
+With --wait, exit codes are those of `assay workflow wait`: 0 COMPLETED, 1 ended
+otherwise, 2 still running when the wait ran out (the run goes on).
 """
 )
 @click.option("--type", "workflow_type", required=True, metavar="TYPE", help="Workflow type.")
@@ -66,6 +73,13 @@ Examples:
     type=JsonArg(object_only=True),
     help="Search attributes: JSON object, @file.json or -.",
 )
+@click.option(
+    "--wait",
+    "wait_secs",
+    type=click.FloatRange(0, min_open=True),
+    metavar="SECS",
+    help="Also wait up to SECS for the outcome and print it (one request when ≤ 60 s).",
+)
 @pass_invocation
 def start(
     inv: Invocation,
@@ -74,8 +88,10 @@ def start(
     input_: Any,
     queue: str,
     search_attrs: dict[str, Any] | None,
+    wait_secs: float | None,
 ) -> None:
-    """Start a workflow run; prints {workflow_id, run_id, status}."""
+    """Start a workflow run; prints {workflow_id, run_id, status} (with --wait, its outcome)."""
+    deadline = time.monotonic() + (wait_secs or 0)
     result = inv.client.start_workflow(
         workflow_type,
         workflow_id=workflow_id,
@@ -83,8 +99,15 @@ def start(
         input=input_,
         task_queue=queue,
         search_attributes=search_attrs,
+        wait_secs=math.floor(min(wait_secs or 0, MAX_WAIT_SECS)),
     )
-    inv.out.record(result)
+    if wait_secs is None:
+        inv.out.record(result)
+        return
+    started_id = str(result["workflow_id"])
+    if result.get("status") not in TERMINAL_STATUSES and deadline > time.monotonic():
+        result = wait_terminal(inv.client, started_id, deadline)
+    report_outcome(inv, started_id, result, wait_secs)
 
 
 @workflow.command(

@@ -181,9 +181,16 @@ def wait(inv: Invocation, workflow_id: str, timeout: float, target: str | None) 
     """Block until a run ends (or reaches --target); prints its result."""
     deadline = time.monotonic() + timeout
     if target is None or target in TERMINAL_STATUSES:
-        outcome = _wait_terminal(inv.client, workflow_id, deadline)
+        outcome = wait_terminal(inv.client, workflow_id, deadline)
     else:
         outcome = _wait_live_status(inv.client, workflow_id, target, deadline)
+    report_outcome(inv, workflow_id, outcome, timeout, target)
+
+
+def report_outcome(
+    inv: Invocation, workflow_id: str, outcome: dict[str, Any], timeout: float, target: str | None = None
+) -> None:
+    """Print what a wait ended with and exit with its code (0 / 1 / 2, as ``wait`` says)."""
     status = str(outcome.get("status"))
     if status != target and status not in TERMINAL_STATUSES:
         fail(
@@ -199,7 +206,7 @@ def wait(inv: Invocation, workflow_id: str, timeout: float, target: str | None) 
     raise click.exceptions.Exit(code)
 
 
-def _wait_terminal(client: EngineClient, workflow_id: str, deadline: float) -> dict[str, Any]:
+def wait_terminal(client: EngineClient, workflow_id: str, deadline: float) -> dict[str, Any]:
     """Long-poll the result until the run is terminal or the deadline passes."""
     while True:
         remaining = deadline - time.monotonic()

@@ -259,8 +259,11 @@ class EngineClient:
         input: JSON = None,
         task_queue: str | None = None,
         search_attributes: JSONObject | None = None,
+        wait_secs: float = 0,
     ) -> JSONObject:
-        """POST /workflows → ``{workflow_id, run_id, status}``."""
+        """POST /workflows → ``{workflow_id, run_id, status}``. With ``wait_secs`` the engine
+        answers once the run ended or the wait ran out, adding ``result``, ``error`` and
+        ``completed_at`` (one request instead of a start and a result long-poll)."""
         body: JSONObject = {"workflow_type": workflow_type}
         optional = {
             "workflow_id": workflow_id,
@@ -270,7 +273,11 @@ class EngineClient:
             "search_attributes": search_attributes,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return self._object("POST", "/workflows", body=body, send_body=True)
+        wait = _clamp_wait(wait_secs)
+        return self._object(
+            "POST", "/workflows", body=body, send_body=True, params={"wait_secs": wait or None},
+            timeout=self.timeout + wait if wait else None,
+        )
 
     def list_workflows(
         self,

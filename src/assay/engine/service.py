@@ -69,8 +69,8 @@ class Engine:
                 "namespace": published.namespace, "seq": event.seq, "status": published.status,
                 "payload": event.payload, "timestamp": event.timestamp,
             }))
-        for workflow_id in changes.finished:
-            self.wakeups.notify_all(("result", workflow_id))
+        for workflow_id, run in changes.finished.items():
+            self.wakeups.notify_all(("result", workflow_id), run)  # waiters answer without a read
         if changes.wake_at is not None and self.on_housekeeping_armed is not None:
             self.on_housekeeping_armed(changes.wake_at)
 
@@ -94,7 +94,7 @@ class Engine:
         attrs.setdefault(ENGINE_VERSION_ATTRIBUTE, self.settings.version)
         request = StartRequest(
             workflow_type=workflow_type,
-            workflow_id=(workflow_id or "").strip() or f"{workflow_type}-{uuid.uuid4().hex[:12]}",
+            workflow_id=_workflow_id(workflow_type, workflow_id),
             run_id=new_run_id(),
             namespace=namespace or DEFAULT_NAMESPACE,
             task_queue=task_queue or DEFAULT_TASK_QUEUE,
@@ -118,6 +118,26 @@ class Engine:
         if parked is not None:
             await self._deliver(parked, _handed_back_task(changes))
         return workflow
+
+    async def start_and_wait(self, workflow_type: str, wait_secs: float, **start: Any) -> Workflow:
+        """Start a workflow and wait up to ``wait_secs`` for its outcome, in one call: the
+        run as it is when it ended or the wait ran out. The result waiter is registered
+        before the start commits (a quick run may end before this coroutine resumes), and
+        the finishing transaction hands it the run, so the fast path reads nothing."""
+        workflow_id = _workflow_id(workflow_type, start.pop("workflow_id", None))
+        started = False
+
+        async def attempt() -> Workflow | None:
+            nonlocal started
+            if not started:
+                started = True
+                workflow = await self.start_workflow(workflow_type, workflow_id=workflow_id, **start)
+            else:
+                workflow = await self.get_workflow(workflow_id)
+            return workflow if workflow.status.is_terminal else None
+
+        found = await self.wakeups.poll(("result", workflow_id), attempt, self._bounded_wait(wait_secs), baton=False)
+        return found or await self.get_workflow(workflow_id)
 
     async def _deliver(self, parked: Parked, task: WorkflowTask | None) -> None:
         if task is None:
@@ -337,6 +357,11 @@ class Completion:
     speculation: tuple[int, int] | None  # accepted speculative batch: (applied, sticky seq)
     activities: list[Activity]
     finished: bool  # a workflow ended (its result waiters were woken)
+
+
+def _workflow_id(workflow_type: str, requested: str | None) -> str:
+    """The caller's id (trimmed), or a fresh one named after the type."""
+    return (requested or "").strip() or f"{workflow_type}-{uuid.uuid4().hex[:12]}"
 
 
 def _handed_back_activities(changes: Changes) -> list[Activity]:

@@ -119,11 +119,13 @@ class WakeUps:
         if waiters is not None and not waiters:
             self._waiters.pop(key, None)
 
-    def notify_all(self, key: Hashable) -> None:
+    def notify_all(self, key: Hashable, value: Any = None) -> None:
+        """Wake every poll parked on ``key``; with a ``value`` (say, the run a result waiter
+        waits for) each poll returns it as found, without another attempt."""
         self._announce(key)
         for future in self._waiters.pop(key, {}):
             if not future.done():
-                future.set_result(None)
+                future.set_result(value)
 
     def wake_everyone(self) -> None:
         """Announcements may have been lost (a notification channel reconnected): forget
@@ -196,7 +198,7 @@ class WakeUps:
                     result = await attempt()
                     claimed = result is not None
                     return result
-                if outcome is not None:  # handed off: already claimed for us
+                if outcome is not None:  # handed off (claimed for us) or given with the wake-up
                     claimed = True
                     return outcome
                 # Woken (or released): loop round and claim.

@@ -76,7 +76,8 @@ class Changes:
     # Earliest instant at which a housekeeping loop has new work (timer, deadline, retry,
     # lease expiry, cancel grace); None when this change armed nothing.
     wake_at: float | None = None
-    finished: set[str] = field(default_factory=set)
+    # Runs that reached a terminal status, as committed (result waiters get them as is).
+    finished: dict[str, Any] = field(default_factory=dict)
     running: list[tuple[str, str]] = field(default_factory=list)  # (workflow_id, namespace) PENDING->RUNNING
     # Tasks claimed inside the transaction for the caller (eager dispatch), not announced.
     handed_back: list[Any] = field(default_factory=list)
@@ -89,7 +90,7 @@ class Changes:
         self.activity_queues |= other.activity_queues
         if other.wake_at is not None:
             self.arm(other.wake_at)
-        self.finished |= other.finished
+        self.finished.update(other.finished)
         self.running.extend(other.running)
         self.handed_back.extend(other.handed_back)
 

@@ -121,10 +121,10 @@ def finish_run(
         )
     append_event(tx, workflow_id, event_type, payload, now)
     cancel_pending_work(tx, workflow_id, now)
-    tx.changes.finished.add(workflow_id)
     if notify_parent and row["parent_id"]:
         _notify_parent(tx, row["parent_id"], workflow_id, status, result, error, now)
-    return load_run(tx, workflow_id)
+    run = tx.changes.finished[workflow_id] = load_run(tx, workflow_id)
+    return run
 
 
 def _notify_parent(

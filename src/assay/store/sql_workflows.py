@@ -163,6 +163,8 @@ def continue_run(tx: Tx, workflow_id: str, input: Any, new_id: str | None, now: 
             {"new_workflow_id": target_id, "new_run_id": run_id}, now, notify_parent=False,
         )
     tx.execute("UPDATE workflows SET continued_to = :to WHERE id = :id", {"to": target_id, "id": workflow_id})
+    if workflow_id in tx.changes.finished:  # result waiters are handed the run as committed
+        tx.changes.finished[workflow_id] = replace(tx.changes.finished[workflow_id], continued_to=target_id)
     request = StartRequest(
         workflow_type=source.workflow_type,
         workflow_id=target_id,

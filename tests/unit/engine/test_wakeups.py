@@ -146,3 +146,36 @@ async def test_wake_everyone_after_lost_announcements():
     # The other one looked too, found nothing and parked again.
     assert len(pending) == 1 and not next(iter(pending)).done()
     next(iter(pending)).cancel()
+
+
+async def test_notify_all_with_a_value_answers_every_waiter_without_an_attempt():
+    wakeups, calls = WakeUps(), []
+    key = ("result", "wf-1")
+
+    async def attempt():
+        calls.append(1)
+        return None
+
+    waiters = [asyncio.ensure_future(wakeups.poll(key, attempt, 5.0, baton=False)) for _ in range(2)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(calls) == 2  # each looked once before parking
+    wakeups.notify_all(key, {"status": "COMPLETED"})
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [{"status": "COMPLETED"}] * 2
+    assert len(calls) == 2  # the value came with the wake-up: nobody looked again
+    assert wakeups.waiting == 0
+
+
+async def test_notify_all_without_a_value_makes_waiters_look_again():
+    wakeups, found = WakeUps(), []
+    key = ("result", "wf-2")
+
+    async def attempt():
+        return found[0] if found else None
+
+    waiter = asyncio.ensure_future(wakeups.poll(key, attempt, 5.0, baton=False))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    found.append("done")
+    wakeups.notify_all(key)  # say, another instance finished it (PostgreSQL NOTIFY)
+    assert await asyncio.wait_for(waiter, 1) == "done"

@@ -38,7 +38,7 @@ def test_wake_keys_cover_queues_events_results_and_times() -> None:
     changes.activity_queues.add(("main", "a"))
     event = Event(workflow_id="w1", seq=1, event_type=str(EventType.WORKFLOW_STARTED), payload=None, timestamp=0.0)
     changes.events.append(PublishedEvent(event=event, namespace="main", status="PENDING"))
-    changes.finished.add("w2")
+    changes.finished["w2"] = None
     changes.arm(5.0)
     keys = wake_keys(changes)
     assert sorted(map(tuple, keys), key=str) == sorted(

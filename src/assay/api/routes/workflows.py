@@ -35,15 +35,28 @@ def _started(workflow) -> dict:  # type: ignore[no-untyped-def]
     return {"workflow_id": workflow.id, "run_id": workflow.run_id, "status": str(workflow.status)}
 
 
+def _outcome(workflow) -> dict:  # type: ignore[no-untyped-def]
+    return {"result": workflow.result, "error": workflow.error, "completed_at": workflow.completed_at}
+
+
 @router.post("/workflows", status_code=201, responses=ok(StartedOut, 201, 404, 409, 422),
              openapi_extra=body_schema(StartWorkflowBody), summary="Start a workflow")
-async def start_workflow(request: Request) -> Response:
+async def start_workflow(
+    request: Request,
+    wait_secs: float = Query(default=0.0, ge=0, description=(
+        "Also wait up to this many seconds for the outcome and answer it with the start "
+        "(result, error, completed_at); the status says whether the run ended in time")),
+) -> Response:
     body = await parse_body(request, StartWorkflowBody)
-    workflow = await engine_of(request).start_workflow(
-        body.workflow_type, workflow_id=body.workflow_id, namespace=body.namespace, input=body.input,
+    engine = engine_of(request)
+    start = dict(
+        workflow_id=body.workflow_id, namespace=body.namespace, input=body.input,
         task_queue=body.task_queue, search_attributes=body.search_attributes,
     )
-    return json_response(_started(workflow), 201)
+    if wait_secs <= 0:
+        return json_response(_started(await engine.start_workflow(body.workflow_type, **start)), 201)
+    outcome = await engine.start_and_wait(body.workflow_type, wait_secs, **start)
+    return json_response(_started(outcome) | _outcome(outcome), 201)
 
 
 @router.get("/workflows", responses=ok(list[WorkflowOut], 200, 422), summary="List workflows (newest first)")
@@ -81,10 +94,7 @@ async def describe_workflow(request: Request, workflow_id: str) -> Response:
             summary="Wait (long-poll) for a workflow's outcome")
 async def workflow_result(request: Request, workflow_id: str, wait_secs: float = Query(default=0.0, ge=0)) -> Response:
     wf = await engine_of(request).wait_for_result(workflow_id, wait_secs)
-    return json_response({
-        "workflow_id": wf.id, "status": str(wf.status), "result": wf.result, "error": wf.error,
-        "completed_at": wf.completed_at,
-    })
+    return json_response({"workflow_id": wf.id, "status": str(wf.status)} | _outcome(wf))
 
 
 @router.get("/workflows/{workflow_id}/events", responses=ok(list[EventOut], 200, 404), summary="Event history")

@@ -21,19 +21,32 @@ local function ns_of(opts)
 end
 
 --- Start a workflow: opts { workflow_type, workflow_id?, input?, task_queue? ("default"),
---- namespace?, search_attributes? } -> { workflow_id, run_id, status }.
+--- namespace?, search_attributes?, wait_secs? } -> { workflow_id, run_id, status }.
+--- With `wait_secs` (up to 60) the engine answers once the run ended or the wait ran out,
+--- adding `result`, `error` and `completed_at`: start and outcome in one request.
 function M.start(opts)
     if type(opts) ~= "table" or not opts.workflow_type then
         error("workflow.start: opts.workflow_type is required", 2)
     end
-    return expect("start", "POST", "/workflows", {
+    local wait = opts.wait_secs
+    if wait ~= nil and (type(wait) ~= "number" or wait < 0) then
+        error("workflow.start: opts.wait_secs must be a number >= 0", 2)
+    end
+    local body = {
         workflow_type = opts.workflow_type,
         workflow_id = opts.workflow_id,
         input = opts.input,
         task_queue = opts.task_queue or "default",
         namespace = opts.namespace,
         search_attributes = opts.search_attributes,
-    }, CREATED)
+    }
+    if not wait or wait == 0 then
+        return expect("start", "POST", "/workflows", body, CREATED)
+    end
+    wait = math.min(wait, 60)
+    local status, data, raw = api.call("POST", "/workflows" .. q({ wait_secs = wait }), body, { timeout = wait + 30 })
+    if status ~= 201 then error(api.failure("start", status, data, raw), 2) end
+    return data
 end
 
 --- Send a signal; payload optional (a signal without payload reaches the workflow as nil).
