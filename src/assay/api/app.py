@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assay.api.auth import AuthMiddleware
 from assay.api.errors import install_error_handlers
@@ -81,6 +82,28 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+class EngineApp(FastAPI):
+    """FastAPI with a front (auth, fast lane) that requests meet before FastAPI's own layers.
+
+    Every request pays for FastAPI's wrappers (error middleware, telemetry and body-limit
+    layers, exception middleware) even when the fast lane answers it; in front of them, a hot
+    request costs one auth check and one dictionary lookup. The fast lane answers errors in
+    the API's `{error, code}` shape itself; anything else goes on to FastAPI as before.
+    """
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None or scope["type"] == "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # what FastAPI would set: endpoints find the engine through it
+        await self.front(scope, receive, send)
+
+    async def behind_front(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # type: ignore[no-untyped-def]
     """Build the app. The lifespan opens the store, takes the instance lock, starts loops."""
 
@@ -129,7 +152,7 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
             await store.close()
             await asyncio.sleep(0)
 
-    app = FastAPI(
+    app = EngineApp(
         **_no_telemetry(),
         title="assay workflow engine API",
         version=settings.version,
@@ -144,11 +167,13 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Inside auth (added after it, so auth stays outermost): hot routes skip FastAPI routing.
-    app.add_middleware(FastLane, prefixes=PREFIXES, routes=HOT_ROUTES)
-    # Pure ASGI and outermost: gates every route except the open set (health, version,
-    # docs, openapi, dashboard) and lets the SSE stream stream. See assay.api.auth.
-    app.add_middleware(AuthMiddleware, authenticator=lambda: getattr(app.state, "authenticator", None))
+    # In front of FastAPI's own middleware stack: auth, pure ASGI, gates every route except the
+    # open set (health, version, docs, openapi, dashboard) and lets the SSE stream stream (see
+    # assay.api.auth); then the fast lane, where hot routes skip FastAPI's layers and routing.
+    app.front = AuthMiddleware(
+        FastLane(app.behind_front, prefixes=PREFIXES, routes=HOT_ROUTES),
+        authenticator=lambda: getattr(app.state, "authenticator", None),
+    )
     for prefix in PREFIXES:
         for router in API_ROUTERS:
             app.include_router(router, prefix=prefix, include_in_schema=prefix == DOCUMENTED_PREFIX)

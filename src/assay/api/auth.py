@@ -166,6 +166,10 @@ class AuthMiddleware:
             log.info("401 %s %s: %s", scope.get("method", "WS"), path, exc.message)
             await _reject(scope, send, 401, exc.message, exc.code)
             return
+        except Exception:  # noqa: BLE001 - e.g. the key store failed: the API's 500, not uvicorn's
+            log.exception("authentication failed unexpectedly (this is a bug or a store outage)")
+            await _reject(scope, send, 500, "internal error; see the engine log", "internal")
+            return
         scope.setdefault("state", {})[PRINCIPAL_STATE_KEY] = principal
         await self.app(scope, receive, send)
 

@@ -270,3 +270,22 @@ async def test_behind_a_proxy_prefix() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://engine") as c:
         assert (await c.get("/assay/api/v1/health")).status_code == 200
         assert (await c.get("/assay/api/v1/workflows")).status_code == 401
+
+
+async def test_an_authenticator_failure_is_the_api_500_not_a_crash() -> None:
+    class BrokenStoreAuth:
+        enabled = True
+
+        async def authenticate(self, header: str | None) -> None:
+            raise RuntimeError("api key table unreachable")
+
+    app = FastAPI()
+
+    @app.get("/api/v1/workflows")
+    async def workflows() -> list[str]:
+        return []
+
+    app.add_middleware(AuthMiddleware, authenticator=lambda: BrokenStoreAuth())
+    async with client(app) as c:
+        r = await c.get("/api/v1/workflows", headers={"Authorization": "Bearer k"})
+        assert r.status_code == 500 and r.json() == {"error": "internal error; see the engine log", "code": "internal"}
