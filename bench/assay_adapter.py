@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,15 @@ ROOT = HERE.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 
-@dataclass
 class Handle:
-    workflow_id: str
-    outcome: asyncio.Future
+    """A started workflow: its id and the pending start-and-wait request. (A plain class:
+    the harness loads this file without registering it as a module, which dataclasses need.)"""
+
+    __slots__ = ("workflow_id", "outcome")
+
+    def __init__(self, workflow_id: str, outcome: asyncio.Future) -> None:
+        self.workflow_id = workflow_id
+        self.outcome = outcome
 
 
 class AssayAdapter:
