@@ -110,6 +110,9 @@ class WakeUps:
 
     def notify_one(self, key: Hashable) -> None:
         self._announce(key)
+        self._wake_one(key)
+
+    def _wake_one(self, key: Hashable) -> None:
         waiters = self._waiters.get(key)
         while waiters:
             future, _ = waiters.popitem(last=False)
@@ -211,9 +214,12 @@ class WakeUps:
                     timer.cancel()
                 self._unregister(key, future)
                 # Pass the baton on when we took work (there may be more) or when we were
-                # woken but leave without using the wake-up.
+                # woken but leave without using the wake-up. Not an announcement: no new work
+                # appeared, so a known-empty mark (set by an attempt that found nothing after
+                # this work was announced) stays true; a hand-off, for one, claimed the only
+                # work its start created.
                 if baton and (claimed or woken_unused):
-                    self.notify_one(key)
+                    self._wake_one(key)
 
     @property
     def waiting(self) -> int:

@@ -179,3 +179,29 @@ async def test_notify_all_without_a_value_makes_waiters_look_again():
     found.append("done")
     wakeups.notify_all(key)  # say, another instance finished it (PostgreSQL NOTIFY)
     assert await asyncio.wait_for(waiter, 1) == "done"
+
+
+async def test_a_hand_off_keeps_the_queue_known_empty_but_passes_the_baton():
+    # A start hands its task to a parked poll: the only work it created is taken, so the
+    # queue stays known-empty and the baton it passes on does not cost a claim.
+    class Counted(Queue):
+        calls = 0
+
+        async def attempt(self) -> str | None:
+            self.calls += 1
+            return await super().attempt()
+
+    wakeups, queue = WakeUps(), Counted()
+    first = await parked(wakeups, queue)
+    second = await parked(wakeups, queue)
+    assert wakeups.known_empty(KEY) and queue.calls == 1  # the second skipped its claim
+    reservation = wakeups.reserve(KEY)
+    assert reservation is not None and reservation.deliver("task-1")
+    assert await asyncio.wait_for(first, 1) == "task-1"
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert wakeups.known_empty(KEY) and queue.calls == 1
+    assert not second.done() and wakeups.waiting == 1  # woken by the baton, parked again
+    wakeups.notify_one(KEY)  # real new work is still announced and looked for
+    queue.items.append("task-2")
+    assert await asyncio.wait_for(second, 1) == "task-2" and queue.calls == 2
