@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from assay.core.commands import Command, ScheduleActivity
 from assay.core.events import stream_name
@@ -125,19 +125,10 @@ class Engine:
         before the start commits (a quick run may end before this coroutine resumes), and
         the finishing transaction hands it the run, so the fast path reads nothing."""
         workflow_id = _workflow_id(workflow_type, start.pop("workflow_id", None))
-        started = False
-
-        async def attempt() -> Workflow | None:
-            nonlocal started
-            if not started:
-                started = True
-                workflow = await self.start_workflow(workflow_type, workflow_id=workflow_id, **start)
-            else:
-                workflow = await self.get_workflow(workflow_id)
-            return workflow if workflow.status.is_terminal else None
-
-        found = await self.wakeups.poll(("result", workflow_id), attempt, self._bounded_wait(wait_secs), baton=False)
-        return found or await self.get_workflow(workflow_id)
+        return await self.wait_for_result(
+            workflow_id, wait_secs,
+            first_look=lambda: self.start_workflow(workflow_type, workflow_id=workflow_id, **start),
+        )
 
     async def _deliver(self, parked: Parked, task: WorkflowTask | None) -> None:
         if task is None:
@@ -153,15 +144,21 @@ class Engine:
             raise NotFound(f"workflow not found: {workflow_id}")
         return workflow
 
-    async def wait_for_result(self, workflow_id: str, wait_secs: float) -> Workflow:
-        """The workflow once it is terminal, or as it is when ``wait_secs`` run out."""
-        wait = self._bounded_wait(wait_secs)
+    async def wait_for_result(
+        self, workflow_id: str, wait_secs: float, *, first_look: Callable[[], Awaitable[Workflow]] | None = None
+    ) -> Workflow:
+        """The workflow once it is terminal, or as it is when ``wait_secs`` run out.
+        ``first_look`` replaces the first read (start-and-wait: the start itself)."""
+        look_first = first_look
 
         async def attempt() -> Workflow | None:
-            workflow = await self.get_workflow(workflow_id)
+            nonlocal look_first
+            look, look_first = look_first or (lambda: self.get_workflow(workflow_id)), None
+            workflow = await look()
             return workflow if workflow.status.is_terminal else None
 
-        return await self.wakeups.poll(("result", workflow_id), attempt, wait, baton=False) or await self.get_workflow(workflow_id)
+        found = await self.wakeups.poll(("result", workflow_id), attempt, self._bounded_wait(wait_secs), baton=False)
+        return found or await self.get_workflow(workflow_id)
 
     async def list_workflows(self, flt: WorkflowFilter) -> tuple[list[Workflow], int]:
         return await self.store.list_workflows(flt)
