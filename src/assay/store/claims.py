@@ -9,6 +9,7 @@ get (and cannot win the race for it either).
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from assay.core.model import Activity, WorkflowStatus, WorkflowTask
 from assay.store.base import EagerActivities, HandBack, Tx
@@ -67,40 +68,45 @@ def claim_activity_tx(
     tx: Tx, skip_locked: str, now: float, namespace: str, queue: str, worker_id: str, *, only: str | None = None,
 ) -> Activity | None:
     """Claim the oldest due PENDING activity of a queue (or of workflow ``only``)."""
-    row = tx.one(
+    rows = _due_activities(tx, skip_locked, now, namespace, queue, only, 1)
+    return _start_attempt(tx, now, rows[0], worker_id) if rows else None
+
+
+def _due_activities(
+    tx: Tx, skip_locked: str, now: float, namespace: str, queue: str, only: str | None, limit: int
+) -> list[Any]:
+    return tx.all(
         "SELECT id, start_to_close_secs, heartbeat_timeout_secs FROM workflow_activities "
         "WHERE namespace = :ns AND task_queue = :q AND status = 'PENDING' AND scheduled_at <= :now"
         + (" AND workflow_id = :only" if only is not None else "")
-        + f" ORDER BY scheduled_at, id LIMIT 1{skip_locked}",
-        {"ns": namespace, "q": queue, "now": now, "only": only},
+        + f" ORDER BY scheduled_at, id LIMIT :limit{skip_locked}",
+        {"ns": namespace, "q": queue, "now": now, "only": only, "limit": limit},
     )
-    if row is None:
-        return None
+
+
+def _start_attempt(tx: Tx, now: float, row: Any, worker_id: str) -> Activity:
+    """Mark a PENDING activity (locked or chosen in this transaction) RUNNING for ``worker_id``."""
     deadline = activity_deadline(now, row["start_to_close_secs"], row["heartbeat_timeout_secs"])
-    tx.execute(
+    claimed = tx.one(
         "UPDATE workflow_activities SET status = 'RUNNING', claimed_by = :w, started_at = :now, "
-        "last_heartbeat = NULL, deadline_at = :deadline WHERE id = :id",
+        f"last_heartbeat = NULL, deadline_at = :deadline WHERE id = :id RETURNING {ACTIVITY_COLUMNS}",
         {"w": worker_id, "now": now, "id": row["id"], "deadline": deadline},
     )
     tx.changes.arm(deadline)
-    claimed = tx.one(f"SELECT {ACTIVITY_COLUMNS} FROM workflow_activities WHERE id = :id", {"id": row["id"]})
     return activity_from_row(claimed)
 
 
 def hand_back_activities(tx: Tx, skip_locked: str, now: float, workflow_id: str, worker_id: str, eager: EagerActivities) -> None:
-    for _ in range(eager.max):
-        activity = claim_activity_tx(tx, skip_locked, now, eager.namespace, eager.queue, worker_id, only=workflow_id)
-        if activity is None:
-            break
-        tx.changes.handed_back.append(activity)
-    if tx.changes.handed_back:
-        left = tx.one(
-            "SELECT 1 AS x FROM workflow_activities WHERE workflow_id = :w AND namespace = :ns AND task_queue = :q "
-            "AND status = 'PENDING' LIMIT 1",
-            {"w": workflow_id, "ns": eager.namespace, "q": eager.queue},
-        )
-        if left is None:
-            tx.changes.activity_queues.discard((eager.namespace, eager.queue))
+    """Claim up to ``eager.max`` due activities of ``workflow_id`` for the worker that
+    scheduled them; withdraw the queue's wake-up when none of them is left for pollers."""
+    if eager.max <= 0:
+        return
+    # One more row than we may take: whether any is left over comes with the same query.
+    rows = _due_activities(tx, skip_locked, now, eager.namespace, eager.queue, workflow_id, eager.max + 1)
+    for row in rows[: eager.max]:
+        tx.changes.handed_back.append(_start_attempt(tx, now, row, worker_id))
+    if rows and len(rows) <= eager.max:
+        tx.changes.activity_queues.discard((eager.namespace, eager.queue))
 
 
 def hand_back_workflow(tx: Tx, skip_locked: str, now: float, workflow_id: str, hand_back: HandBack) -> None:

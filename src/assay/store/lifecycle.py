@@ -6,13 +6,15 @@ them (a child completing notifies its parent; a terminate walks the tree) is sti
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
 from typing import Any
 
 from assay.core.events import EventType
-from assay.core.model import Workflow, WorkflowStatus
+from assay.core.model import Workflow, WorkflowStatus, WorkflowTask
 from assay.errors import Conflict, NotFound
-from assay.store.base import StartRequest, Tx
-from assay.store.rows import ACTIVE, WORKFLOW_COLUMNS, append_event, dumps, workflow_from_row
+from assay.store.base import HandBack, PublishedEvent, StartRequest, Tx
+from assay.store.rows import ACTIVE, WORKFLOW_COLUMNS, append_event, dumps, insert_event, workflow_from_row
 
 
 def ensure_namespace(tx: Tx, namespace: str) -> None:
@@ -27,34 +29,57 @@ def insert_run(
     *,
     parent_id: str | None = None,
     continued_from: str | None = None,
+    lease_to: HandBack | None = None,
 ) -> Workflow:
-    """Create a PENDING run and its ``WorkflowStarted`` event; make it claimable."""
-    existing = tx.one("SELECT run_id, status, namespace FROM workflows WHERE id = :id", {"id": request.workflow_id})
-    if existing is not None:
-        raise Conflict(
-            f"workflow '{request.workflow_id}' already exists in namespace '{existing['namespace']}' "
-            f"(run_id {existing['run_id']}, status {existing['status']})",
-            code="workflow_already_exists",
-        )
-    tx.execute(
+    """Create a run and its ``WorkflowStarted`` event (seq 1).
+
+    Without ``lease_to`` the run is PENDING and claimable (its queue is announced). With it
+    (the start's hand-off to a parked poller of the run's queue) the row is inserted already
+    leased to that worker, and the task, whose whole history is the event written here, is
+    added to ``handed_back``: what a claim would do, without reading back what was just
+    written. Either way the common path is two INSERTs; the existence check runs only
+    when the id is taken.
+    """
+    leased = lease_to is not None and (lease_to.namespace, lease_to.queue) == (request.namespace, request.task_queue)
+    token = secrets.token_hex(16) if leased else None
+    expires = now + lease_to.lease_secs if leased and lease_to is not None else None
+    inserted = tx.execute(
         "INSERT INTO workflows (id, namespace, run_id, workflow_type, task_queue, status, input, "
-        "parent_id, search_attributes, continued_from, created_at, updated_at, last_seq, needs_dispatch) "
-        "VALUES (:id, :ns, :run_id, :type, :queue, 'PENDING', :input, :parent, :attrs, :cfrom, :now, :now, 0, 0)",
+        "parent_id, search_attributes, continued_from, created_at, updated_at, last_seq, needs_dispatch, "
+        "lease_owner, lease_token, lease_expires_at, sticky_worker, sticky_seq) "
+        "VALUES (:id, :ns, :run_id, :type, :queue, :status, :input, :parent, :attrs, :cfrom, :now, :now, 1, "
+        ":dispatch, :owner, :token, :expires, :owner, :sticky_seq) ON CONFLICT (id) DO NOTHING",
         {
             "id": request.workflow_id,
             "ns": request.namespace,
             "run_id": request.run_id,
             "type": request.workflow_type,
             "queue": request.task_queue,
+            "status": "RUNNING" if leased else "PENDING",
             "input": dumps(request.input),
             "parent": parent_id,
             "attrs": dumps(request.search_attributes or {}),
             "cfrom": continued_from,
             "now": now,
+            "dispatch": 0 if leased else 1,
+            "owner": lease_to.worker_id if leased and lease_to is not None else None,
+            "token": token,
+            "expires": expires,
+            "sticky_seq": 1 if leased else None,
         },
     )
-    append_event(tx, request.workflow_id, EventType.WORKFLOW_STARTED, request.input, now, dispatch=True)
-    return Workflow(
+    if not inserted:
+        existing = tx.one("SELECT run_id, status, namespace FROM workflows WHERE id = :id", {"id": request.workflow_id})
+        raise Conflict(
+            f"workflow '{request.workflow_id}' already exists in namespace "
+            f"'{existing['namespace'] if existing else request.namespace}'"
+            + (f" (run_id {existing['run_id']}, status {existing['status']})" if existing else ""),
+            code="workflow_already_exists",
+        )
+    started = insert_event(tx, request.workflow_id, 1, EventType.WORKFLOW_STARTED, request.input, now)
+    # Published as PENDING, then as running when leased: what a start followed by a claim shows.
+    tx.changes.events.append(PublishedEvent(event=started, namespace=request.namespace, status="PENDING"))
+    workflow = Workflow(
         id=request.workflow_id,
         namespace=request.namespace,
         run_id=request.run_id,
@@ -68,6 +93,17 @@ def insert_run(
         created_at=now,
         updated_at=now,
     )
+    if not leased or token is None or expires is None:
+        tx.changes.workflow_queues.add((request.namespace, request.task_queue))
+        return workflow
+    tx.changes.running.append((request.workflow_id, request.namespace))
+    tx.changes.arm(expires)
+    tx.changes.handed_back.append(WorkflowTask(
+        workflow_id=request.workflow_id, run_id=request.run_id, namespace=request.namespace,
+        workflow_type=request.workflow_type, task_queue=request.task_queue, input=request.input,
+        lease_token=token, lease_expires_at=expires, history=[started], history_after_seq=0,
+    ))
+    return replace(workflow, status=WorkflowStatus.RUNNING)
 
 
 def cancel_pending_work(tx: Tx, workflow_id: str, now: float) -> None:
@@ -108,8 +144,8 @@ def finish_run(
     row = tx.one(
         "UPDATE workflows SET status = :status, result = :result, error = :error, completed_at = :now, "
         "updated_at = :now, needs_dispatch = 0, lease_owner = NULL, lease_token = NULL, "
-        "lease_expires_at = NULL, cancel_requested_at = NULL "
-        "WHERE id = :id AND status IN " + ACTIVE + " RETURNING parent_id",
+        "lease_expires_at = NULL, cancel_requested_at = NULL, last_seq = last_seq + 1 "
+        f"WHERE id = :id AND status IN {ACTIVE} RETURNING last_seq, {WORKFLOW_COLUMNS}",
         {"id": workflow_id, "status": str(status), "result": dumps(result), "error": error, "now": now},
     )
     if row is None:
@@ -119,11 +155,15 @@ def finish_run(
         raise Conflict(
             f"workflow '{workflow_id}' is already {current['status']}", code="workflow_terminal"
         )
-    append_event(tx, workflow_id, event_type, payload, now)
+    # The closing event takes the seq the UPDATE above reserved (as append_event would).
+    closing = insert_event(tx, workflow_id, row["last_seq"], event_type, payload, now)
+    tx.changes.events.append(PublishedEvent(event=closing, namespace=row["namespace"], status=str(status)))
     cancel_pending_work(tx, workflow_id, now)
     if notify_parent and row["parent_id"]:
         _notify_parent(tx, row["parent_id"], workflow_id, status, result, error, now)
-    run = tx.changes.finished[workflow_id] = load_run(tx, workflow_id)
+    # The UPDATE returned the finished row (nothing below changes the columns a Workflow
+    # shows), so the result waiters get it without another read.
+    run = tx.changes.finished[workflow_id] = workflow_from_row(row)
     return run
 
 

@@ -144,17 +144,21 @@ def append_event(
     )
     if row is None:
         raise NotFound(f"workflow not found: {workflow_id}")
-    seq = row["last_seq"]
+    event = insert_event(tx, workflow_id, row["last_seq"], event_type, payload, now)
+    tx.changes.events.append(PublishedEvent(event=event, namespace=row["namespace"], status=row["status"]))
+    if dispatch and row["status"] in ("PENDING", "RUNNING"):
+        tx.changes.workflow_queues.add((row["namespace"], row["task_queue"]))
+    return event
+
+
+def insert_event(tx: Tx, workflow_id: str, seq: int, event_type: EventType, payload: Any, now: float) -> Event:
+    """Write one event row at ``seq``, which the caller took from the workflow's counter."""
     tx.execute(
         "INSERT INTO workflow_events (workflow_id, seq, event_type, payload, timestamp) "
         "VALUES (:wid, :seq, :type, :payload, :ts)",
         {"wid": workflow_id, "seq": seq, "type": str(event_type), "payload": dumps(payload), "ts": now},
     )
-    event = Event(workflow_id=workflow_id, seq=seq, event_type=str(event_type), payload=payload, timestamp=now)
-    tx.changes.events.append(PublishedEvent(event=event, namespace=row["namespace"], status=row["status"]))
-    if dispatch and row["status"] in ("PENDING", "RUNNING"):
-        tx.changes.workflow_queues.add((row["namespace"], row["task_queue"]))
-    return event
+    return Event(workflow_id=workflow_id, seq=seq, event_type=str(event_type), payload=payload, timestamp=now)
 
 
 def mark_dispatch(tx: Tx, workflow_id: str) -> None:

@@ -22,31 +22,30 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from assay.core.model import WorkflowStatus
+from assay.core.model import Workflow, WorkflowStatus
 from assay.core.transitions import batch_needs_redispatch
-from assay.store.base import Speculation, Tx
+from assay.store.base import Row, Speculation, Tx
 from assay.store.claims import hand_back_activities
 from assay.store.commands_apply import CommandContext, apply_command
-from assay.store.lifecycle import load_run
 from assay.store.rows import loads
 
 
-def speculation_holds(tx: Tx, row_lock: str, workflow_id: str, activity_seq: int, spec: Speculation) -> bool:
-    """Whether ``spec``'s batch is what the workflow task of this result would produce."""
-    wf = tx.one(
-        "SELECT status, last_seq, needs_dispatch, lease_token, sticky_worker, cancel_requested_at "
-        "FROM workflows WHERE id = :id" + row_lock,
-        {"id": workflow_id},
-    )
+# The workflow columns ``speculation_holds`` looks at (read by the caller, with the row lock).
+SPECULATION_COLUMNS = "last_seq, needs_dispatch, lease_token, sticky_worker, cancel_requested_at"
+
+
+def speculation_holds(tx: Tx, wf: Row, activity_seq: int, spec: Speculation) -> bool:
+    """Whether ``spec``'s batch is what the workflow task of this result would produce;
+    ``wf`` is the workflow's row, read with ``SPECULATION_COLUMNS`` under the row lock."""
     if (
-        wf is None or wf["status"] != WorkflowStatus.RUNNING or wf["needs_dispatch"] or wf["lease_token"] is not None
+        wf["status"] != WorkflowStatus.RUNNING or wf["needs_dispatch"] or wf["lease_token"] is not None
         or wf["sticky_worker"] != spec.worker_id or wf["cancel_requested_at"] is not None
         or wf["last_seq"] != spec.after_seq + 1
     ):
         return False
     scheduled = tx.one(
         "SELECT event_type, payload FROM workflow_events WHERE workflow_id = :id AND seq = :seq",
-        {"id": workflow_id, "seq": spec.after_seq + 1},
+        {"id": wf["id"], "seq": spec.after_seq + 1},
     )
     if scheduled is None or scheduled["event_type"] != "ActivityScheduled":
         return False
@@ -55,24 +54,28 @@ def speculation_holds(tx: Tx, row_lock: str, workflow_id: str, activity_seq: int
 
 
 def apply_speculation(
-    tx: Tx, skip_locked: str, now: float, workflow_id: str, completed_seq: int, spec: Speculation,
+    tx: Tx, skip_locked: str, now: float, wf: Workflow, completed_seq: int, spec: Speculation,
     new_run_id: Callable[[], str],
 ) -> int:
-    """Apply an accepted speculative batch, as a submitted workflow task would be; the
-    worker's run has now seen history up to ``completed_seq`` (its sticky mark)."""
-    ctx = CommandContext(tx, load_run(tx, workflow_id), now, new_run_id)
+    """Apply an accepted speculative batch to run ``wf``, as a submitted workflow task would
+    be; the worker's run has now seen history up to ``completed_seq`` (its sticky mark)."""
+    ctx = CommandContext(tx, wf, now, new_run_id)
     for command in spec.commands:
         apply_command(ctx, command)
     redispatch = batch_needs_redispatch(spec.commands)
+    if wf.id in tx.changes.finished and not redispatch:
+        # The batch ended the run: no task of it will be dispatched, no sticky mark needed.
+        tx.changes.speculation = (len(spec.commands), completed_seq)
+        return len(spec.commands)
     row = tx.one(
         "UPDATE workflows SET sticky_seq = :seq" + (", needs_dispatch = 1" if redispatch else "")
         + " WHERE id = :id RETURNING needs_dispatch, status, namespace, task_queue",
-        {"seq": completed_seq, "id": workflow_id},
+        {"seq": completed_seq, "id": wf.id},
     )
     if row is not None and row["needs_dispatch"] and row["status"] in ("PENDING", "RUNNING"):
         tx.changes.workflow_queues.add((row["namespace"], row["task_queue"]))
     if spec.eager is not None:
-        hand_back_activities(tx, skip_locked, now, workflow_id, spec.worker_id, spec.eager)
+        hand_back_activities(tx, skip_locked, now, wf.id, spec.worker_id, spec.eager)
     tx.changes.speculation = (len(spec.commands), completed_seq)
     return len(spec.commands)
 

@@ -14,8 +14,10 @@ from assay.store.base import Changes, Database, EagerActivities, HandBack, Specu
 from assay.store.claims import claim_activity_tx, claim_workflow_tx, hand_back_activities, hand_back_workflow
 from assay.store.commands_apply import CommandContext, apply_command, schedule_activity
 from assay.store.lifecycle import load_run
-from assay.store.rows import ACTIVITY_COLUMNS, activity_from_row, append_event, dumps, mark_dispatch
-from assay.store.speculation import apply_speculation, refuse_speculation, speculation_holds
+from assay.store.rows import (
+    ACTIVITY_COLUMNS, WORKFLOW_COLUMNS, activity_from_row, append_event, dumps, mark_dispatch, workflow_from_row,
+)
+from assay.store.speculation import SPECULATION_COLUMNS, apply_speculation, refuse_speculation, speculation_holds
 
 
 class TaskQueries:
@@ -58,10 +60,13 @@ class TaskQueries:
         return changes
 
     def _check_lease(self, tx: Tx, workflow_id: str, worker_id: str, token: str | None) -> Any:
+        """The workflow's row (every column a Workflow shows, plus the lease), when the lease
+        is held by ``worker_id`` / ``token``."""
         # FOR UPDATE on PostgreSQL: two submissions with one token cannot both pass the check
         # (SQLite serialises writers already).
         row = tx.one(
-            "SELECT status, lease_owner, lease_token FROM workflows WHERE id = :id" + self.db.dialect.row_lock,
+            f"SELECT {WORKFLOW_COLUMNS}, lease_owner, lease_token FROM workflows WHERE id = :id"
+            + self.db.dialect.row_lock,
             {"id": workflow_id},
         )
         if row is None:
@@ -84,8 +89,7 @@ class TaskQueries:
         skip_locked = self.db.dialect.skip_locked
 
         def run(tx: Tx) -> int:
-            self._check_lease(tx, workflow_id, worker_id, token)
-            wf = load_run(tx, workflow_id)
+            wf = workflow_from_row(self._check_lease(tx, workflow_id, worker_id, token))
             ctx = CommandContext(tx, wf, self.clock(), self.new_run_id)  # type: ignore[attr-defined]
             for command in commands:
                 apply_command(ctx, command)
@@ -176,23 +180,30 @@ class TaskQueries:
                 {"result": dumps(result), "now": now, "id": activity_id},
             )
             workflow_id = row["workflow_id"]
-            if _workflow_active(tx, workflow_id):
-                accepted = speculation is not None and speculation_holds(
-                    tx, row_lock, workflow_id, row["seq"], speculation
+            # One read of the workflow serves the liveness check, the speculation check
+            # and the run a speculative batch is applied to.
+            wf = tx.one(
+                f"SELECT {WORKFLOW_COLUMNS}, {SPECULATION_COLUMNS} FROM workflows WHERE id = :id" + row_lock,
+                {"id": workflow_id},
+            )
+            if wf is None or wf["status"] not in ("PENDING", "RUNNING"):
+                return  # a late result of a finished run: recorded on the activity only
+            accepted = speculation is not None and speculation_holds(tx, wf, row["seq"], speculation)
+            event = append_event(
+                tx, workflow_id, EventType.ACTIVITY_COMPLETED,
+                {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
+                now, dispatch=not accepted,
+            )
+            if accepted:
+                assert speculation is not None
+                apply_speculation(
+                    tx, skip_locked, now, workflow_from_row(wf), event.seq, speculation, self.new_run_id,  # type: ignore[attr-defined]
                 )
-                event = append_event(
-                    tx, workflow_id, EventType.ACTIVITY_COMPLETED,
-                    {"activity_id": activity_id, "activity_seq": row["seq"], "name": row["name"], "result": result},
-                    now, dispatch=not accepted,
-                )
-                if accepted:
-                    assert speculation is not None
-                    apply_speculation(tx, skip_locked, now, workflow_id, event.seq, speculation, self.new_run_id)  # type: ignore[attr-defined]
-                    return
-                if speculation is not None:
-                    refuse_speculation(tx, workflow_id)
-                if hand_back is not None:
-                    hand_back_workflow(tx, skip_locked, now, workflow_id, hand_back)
+                return
+            if speculation is not None:
+                refuse_speculation(tx, workflow_id)
+            if hand_back is not None:
+                hand_back_workflow(tx, skip_locked, now, workflow_id, hand_back)
 
         _, changes = await self.db.write(run)
         return changes

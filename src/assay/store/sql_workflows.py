@@ -10,7 +10,6 @@ from assay.core.model import Event, Snapshot, Workflow, WorkflowStatus
 from assay.core.transitions import continued_workflow_id
 from assay.errors import Conflict, NotFound
 from assay.store.base import Changes, Database, HandBack, StartRequest, Tx, WorkflowFilter
-from assay.store.claims import hand_back_workflow
 from assay.store.lifecycle import cancel_tree, ensure_namespace, finish_run, insert_run, load_run, terminate_tree
 from assay.store.rows import WORKFLOW_COLUMNS, append_event, event_from_row, loads, workflow_from_row
 
@@ -28,17 +27,9 @@ class WorkflowQueries:
     async def start_workflow(
         self, request: StartRequest, *, hand_back: HandBack | None = None
     ) -> tuple[Workflow, Changes]:
-        skip_locked = self.db.dialect.skip_locked
-
         def run(tx: Tx) -> Workflow:
             ensure_namespace(tx, request.namespace)
-            now = self.clock()
-            workflow = insert_run(tx, request, now)
-            if hand_back is not None:
-                hand_back_workflow(tx, skip_locked, now, workflow.id, hand_back)
-                if tx.changes.handed_back:
-                    workflow = replace(workflow, status=WorkflowStatus.RUNNING)
-            return workflow
+            return insert_run(tx, request, self.clock(), lease_to=hand_back)
 
         return await self.db.write(run)
 
