@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assay.core.commands import parse_batch
 from assay.core.model import Activity, WorkflowStatus, WorkflowTask
+from assay.errors import Conflict
 from assay.store.base import EagerActivities, HandBack, Speculation
 from tests.contract.conftest import unique
 from tests.contract.test_store_tasks import claim
@@ -112,3 +115,65 @@ async def test_speculation_refused_for_a_stale_view(store):
     changes = await store.complete_activity(activity.id, 5, None, speculation=Speculation("w", after - 1, batch))
     assert changes.speculation is None
     assert (await store.get_workflow(wid)).status == WorkflowStatus.RUNNING
+
+
+async def test_start_hand_off_sets_the_sticky_mark_and_publishes_like_a_claim(store):
+    wid = unique()
+    _, changes = await store.start_workflow(req(wid, input=1), hand_back=hand("w"))
+    task = changes.handed_back[0]
+    assert [e.seq for e in task.history] == [1] and task.history_after_seq == 0
+    # Observers see what a start followed by a claim shows: the event while PENDING, then running.
+    assert [(p.event.event_type, p.status) for p in changes.events] == [("WorkflowStarted", "PENDING")]
+    assert changes.running == [(wid, "main")]
+    await store.submit_commands(wid, "w", task.lease_token, parse_batch([{"type": "ScheduleTimer", "seq": 1, "duration_secs": 60}]))
+    await store.signal_workflow(wid, "go", None)
+    again = await claim(store, worker="w", sticky=True)
+    # Sticky from the first task on: only what came after the history it was handed.
+    assert again.history_after_seq == 1
+    assert [e.event_type for e in again.history] == ["TimerScheduled", "SignalReceived"]
+
+
+async def test_start_hand_off_for_another_queue_leaves_the_run_claimable(store):
+    wid = unique()
+    other = HandBack("w", "main", "elsewhere", True, 30)
+    wf, changes = await store.start_workflow(req(wid), hand_back=other)
+    assert changes.handed_back == [] and wf.status == WorkflowStatus.PENDING
+    assert ("main", "q") in changes.workflow_queues
+    assert (await claim(store, worker="poller")).workflow_id == wid
+
+
+async def test_duplicate_start_with_a_hand_off_conflicts_and_leases_nothing(store):
+    wid = unique()
+    await store.start_workflow(req(wid))
+    with pytest.raises(Conflict) as err:
+        await store.start_workflow(req(wid), hand_back=hand("w"))
+    assert err.value.code == "workflow_already_exists"
+    task = await claim(store, worker="poller")
+    assert task is not None and task.workflow_id == wid  # still claimable: the failed start leased nothing
+
+
+async def _batch_of_three(store, eager_max: int):
+    wid = unique()
+    _, changes = await store.start_workflow(req(wid), hand_back=hand("w"))
+    task = changes.handed_back[0]
+    _, changes = await store.submit_commands(wid, "w", task.lease_token, parse_batch([
+        {"type": "ScheduleActivity", "seq": i, "name": "step", "input": i} for i in (1, 2, 3)
+    ]), eager=EagerActivities("main", "q", eager_max))
+    return wid, changes
+
+
+async def test_eager_activities_take_at_most_max_and_leave_the_rest_announced(store):
+    wid, changes = await _batch_of_three(store, 2)
+    taken = [a for a in changes.handed_back if isinstance(a, Activity)]
+    assert [(a.seq, a.status.value, a.claimed_by) for a in taken] == [(1, "RUNNING", "w"), (2, "RUNNING", "w")]
+    assert ("main", "q") in changes.activity_queues  # one is left for the pollers: they are woken
+    left, _ = await store.claim_activity("main", "q", "poller")
+    assert left is not None and (left.workflow_id, left.seq) == (wid, 3)
+
+
+async def test_eager_activities_that_take_everything_wake_no_poller(store):
+    _, changes = await _batch_of_three(store, 3)
+    assert len([a for a in changes.handed_back if isinstance(a, Activity)]) == 3
+    assert ("main", "q") not in changes.activity_queues
+    none_left, _ = await store.claim_activity("main", "q", "poller")
+    assert none_left is None

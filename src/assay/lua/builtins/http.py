@@ -13,13 +13,13 @@ decoded. SSE streaming (``opts.on_event``) and ``http.serve`` are not implemente
 from __future__ import annotations
 
 import asyncio
-import json as _json
 import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from assay.lua import jsoncodec
 from assay.lua.builtins._api import (
     BuiltinContext,
     field,
@@ -167,7 +167,7 @@ def install(ctx: BuiltinContext) -> None:
             content = raw_bytes(body, where)
         elif lua_type_name(body) == "table":
             data = ctx.to_python(body, where)
-            content = _json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+            content = jsoncodec.dumps_bytes(data)
             headers["Content-Type"] = "application/json"
         else:
             raise BuiltinError(f"{where}: second argument must be a string, table, or nil")

@@ -8,16 +8,9 @@ from __future__ import annotations
 import json as _json
 from typing import Any
 
+from assay.lua import jsoncodec
 from assay.lua.builtins._api import BuiltinContext, field, opt_table, text
 from assay.lua.errors import BuiltinError
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"invalid JSON literal {name}")
-
-
-# One decoder for every call: json.loads with an argument builds a new one each time.
-_DECODER = _json.JSONDecoder(parse_constant=_no_constants)
 
 
 def install(ctx: BuiltinContext) -> None:
@@ -28,7 +21,7 @@ def install(ctx: BuiltinContext) -> None:
         raw = text(source, "json.parse")
         opts = opt_table(opts, "json.parse")
         try:
-            value = _json.loads(raw) if raw.startswith("\ufeff") else _DECODER.decode(raw)
+            value = jsoncodec.loads(raw)
         except ValueError as exc:
             raise BuiltinError(f"json.parse: {exc}") from None
         return ctx.convert.to_lua(value, null=field(opts, "null"))
@@ -38,10 +31,9 @@ def install(ctx: BuiltinContext) -> None:
         opts = opt_table(opts, "json.encode")
         data = ctx.to_python(value, "json.encode")
         indent = field(opts, "indent")
-        separators = (",", ":") if indent is None else (",", ": ")
-        return _json.dumps(
-            data, sort_keys=True, ensure_ascii=False, separators=separators, indent=indent
-        )
+        if indent is None:
+            return jsoncodec.dumps(data, sort_keys=True)
+        return _json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ": "), indent=indent)
 
     def array(value: Any = None) -> Any:
         """json.array(t?) -> t marked to encode as a JSON array ([] when empty)."""
