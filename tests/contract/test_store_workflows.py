@@ -170,3 +170,18 @@ async def test_namespaces(store):
     await store.delete_namespace("empty")
     with pytest.raises(NotFound):
         await store.namespace_stats("empty")
+
+
+async def test_events_in_ranges_returns_each_range_with_namespace_and_status(store):
+    a, b = unique(), unique()
+    await store.start_workflow(req(a, input=1))
+    await store.start_workflow(req(b, input=2))
+    await store.signal_workflow(a, "go", {"n": 1})
+    await store.signal_workflow(a, "go", {"n": 2})
+    found = await store.events_in_ranges([(a, 2, 3), (b, 1, 1), (a, 9, 12), ("missing", 1, 5)])
+    assert [[(e.workflow_id, e.seq, e.event_type) for e, _, _ in group] for group in found] == [
+        [(a, 2, "SignalReceived"), (a, 3, "SignalReceived")], [(b, 1, "WorkflowStarted")], [], [],
+    ]
+    event, namespace, status = found[0][1]
+    assert event.payload == {"signal": "go", "payload": {"n": 2}}
+    assert (namespace, status) == ("main", "PENDING")

@@ -24,6 +24,7 @@ from assay.api.jsonresponse import json_response
 from assay.api.routes import api_keys, meta, namespaces, schedules, stream, tasks, workflows
 from assay.engine.auth import build_authenticator
 from assay.engine.loops import Housekeeper, InstanceUpkeep
+from assay.engine.remote_events import RemoteEventRelay
 from assay.engine.scheduler import Scheduler
 from assay.engine.service import Engine
 from assay.engine.settings import EngineSettings
@@ -132,7 +133,7 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
         # --- schedules and cross-instance wake-ups (PostgreSQL: LISTEN/NOTIFY) ---
         scheduler = Scheduler(engine, database)
         app.state.scheduler = scheduler
-        await _wire_wakeups(engine, database, housekeeper, scheduler)
+        relay = await _wire_wakeups(engine, database, housekeeper, scheduler)
         scheduler.start()
         log.info("engine ready (backend %s, instance %s)", getattr(database, "dialect", None) and database.dialect.name, instance_id)
         _freeze_startup_objects()
@@ -140,6 +141,7 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
             yield
         finally:
             engine.hub.close()
+            await relay.close()
             await scheduler.stop()
             await housekeeper.stop()
             await upkeep.stop()
@@ -196,15 +198,20 @@ def create_app(settings: EngineSettings, *, store_factory=None) -> FastAPI:  # t
     return app
 
 
-async def _wire_wakeups(engine: Engine, database: object, housekeeper: Housekeeper, scheduler: Scheduler) -> None:
+async def _wire_wakeups(
+    engine: Engine, database: object, housekeeper: Housekeeper, scheduler: Scheduler
+) -> RemoteEventRelay:
     """Committed changes that arm a time also re-arm the scheduler (a schedule was created,
-    patched or resumed); keys announced by other instances wake this one's pollers."""
+    patched or resumed); keys announced by other instances wake this one's pollers and
+    reach its SSE subscribers (through the returned relay)."""
 
     def armed(wake_at: float) -> None:
         housekeeper.arm(wake_at)
         scheduler.arm(wake_at)
 
     engine.on_housekeeping_armed = armed
+
+    relay = RemoteEventRelay(engine.store, engine.hub)
 
     def remote(keys: list[tuple]) -> None:  # type: ignore[type-arg]
         for key in keys:
@@ -215,12 +222,19 @@ async def _wire_wakeups(engine: Engine, database: object, housekeeper: Housekeep
                 scheduler.arm(key[1])
             elif key[0] in ("wf", "act"):
                 engine.wakeups.notify_one(key)  # the remote write's own poller takes the rest
+            elif key[0] == "events":
+                engine.wakeups.notify_all(("events", key[1]))
+                if len(key) == 4:  # with its seq range (older engines send the id only)
+                    relay.events(key[1], key[2], key[3])
+            elif key[0] == "running":
+                relay.running(key[1], key[2])
             else:
                 engine.wakeups.notify_all(key)
 
     listen = getattr(database, "listen", None)
     if listen is not None:
         await listen(remote)
+    return relay
 
 
 def _mount_dashboard(app: FastAPI, settings: EngineSettings) -> None:

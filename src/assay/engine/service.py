@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from assay.core.commands import Command, ScheduleActivity
-from assay.core.events import stream_name
 from assay.core.model import (
     DEFAULT_NAMESPACE,
     DEFAULT_TASK_QUEUE,
@@ -24,7 +23,7 @@ from assay.core.model import (
     WorkflowTask,
 )
 from assay.engine.settings import EngineSettings
-from assay.engine.stream import EventHub, StreamMessage
+from assay.engine.stream import EventHub, event_message, running_message
 from assay.engine.wakeups import Parked, WakeUps
 from assay.errors import InvalidInput, NotFound
 from assay.store.base import Changes, EagerActivities, HandBack, Speculation, StartRequest, Store, WorkflowFilter
@@ -57,18 +56,10 @@ class Engine:
         for namespace, queue in changes.activity_queues:
             self.wakeups.notify_one(("act", namespace, queue))
         for workflow_id, namespace in changes.running:
-            self.hub.publish(StreamMessage("workflow_running", namespace, {
-                "event_type": "WorkflowRunning", "workflow_id": workflow_id, "namespace": namespace,
-                "seq": None, "status": "RUNNING", "payload": None,
-            }))
+            self.hub.publish(running_message(workflow_id, namespace))
         for published in changes.events:
-            event = published.event
-            self.wakeups.notify_all(("events", event.workflow_id))
-            self.hub.publish(StreamMessage(stream_name(event.event_type), published.namespace, {
-                "event_type": event.event_type, "workflow_id": event.workflow_id,
-                "namespace": published.namespace, "seq": event.seq, "status": published.status,
-                "payload": event.payload, "timestamp": event.timestamp,
-            }))
+            self.wakeups.notify_all(("events", published.event.workflow_id))
+            self.hub.publish(event_message(published.event, published.namespace, published.status))
         for workflow_id, run in changes.finished.items():
             self.wakeups.notify_all(("result", workflow_id), run)  # waiters answer without a read
         if changes.wake_at is not None and self.on_housekeeping_armed is not None:

@@ -6,6 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from assay.core.events import stream_name
+from assay.core.model import Event
+
 SUBSCRIBER_BUFFER = 2048
 
 
@@ -14,6 +17,22 @@ class StreamMessage:
     name: str  # SSE event name, e.g. "workflow_started"
     namespace: str
     data: dict[str, Any]
+
+
+def event_message(event: Event, namespace: str, status: str | None) -> StreamMessage:
+    """The SSE frame of one history event (``status``: the workflow's, as of that event)."""
+    return StreamMessage(stream_name(event.event_type), namespace, {
+        "event_type": event.event_type, "workflow_id": event.workflow_id, "namespace": namespace,
+        "seq": event.seq, "status": status, "payload": event.payload, "timestamp": event.timestamp,
+    })
+
+
+def running_message(workflow_id: str, namespace: str) -> StreamMessage:
+    """The SSE frame sent when a worker first claims a run (it has no history event)."""
+    return StreamMessage("workflow_running", namespace, {
+        "event_type": "WorkflowRunning", "workflow_id": workflow_id, "namespace": namespace,
+        "seq": None, "status": "RUNNING", "payload": None,
+    })
 
 
 class _Subscriber:

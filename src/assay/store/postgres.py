@@ -149,7 +149,13 @@ def wake_keys(changes: Changes) -> list[list[Any]]:
     """The wake-up keys another instance should fire for these changes (JSON-able)."""
     keys: list[list[Any]] = [["wf", ns, q] for ns, q in changes.workflow_queues]
     keys += [["act", ns, q] for ns, q in changes.activity_queues]
-    keys += [["events", wid] for wid in {p.event.workflow_id for p in changes.events}]
+    # ["events", id, first_seq, last_seq]: other instances wake event long-polls on the first
+    # two and relay the range to their SSE subscribers (engine/remote_events.py).
+    seqs: dict[str, list[int]] = {}
+    for published in changes.events:
+        seqs.setdefault(published.event.workflow_id, []).append(published.event.seq)
+    keys += [["events", wid, min(s), max(s)] for wid, s in seqs.items()]
+    keys += [["running", wid, ns] for wid, ns in changes.running]
     keys += [["result", wid] for wid in changes.finished]
     if changes.wake_at is not None:
         keys.append(["wake_at", changes.wake_at])

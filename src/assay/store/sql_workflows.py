@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Sequence
 
 from assay.core.events import EventType
 from assay.core.model import Event, Snapshot, Workflow, WorkflowStatus
@@ -74,6 +74,23 @@ class WorkflowQueries:
                 {"id": workflow_id},
             )
             return [workflow_from_row(r) for r in rows]
+
+        return await self.db.read(run)
+
+    async def events_in_ranges(self, ranges: Sequence[tuple[str, int, int]]) -> list[list[tuple[Event, str, str]]]:
+        """For each ``(workflow_id, first_seq, last_seq)``, its events in seq order, each with
+        the workflow's namespace and current status (what another instance committed)."""
+        def run(tx: Tx) -> list[list[tuple[Event, str, str]]]:
+            out: list[list[tuple[Event, str, str]]] = []
+            for workflow_id, first, last in ranges:
+                rows = tx.all(
+                    "SELECT e.id, e.workflow_id, e.seq, e.event_type, e.payload, e.timestamp, w.namespace, w.status "
+                    "FROM workflow_events e JOIN workflows w ON w.id = e.workflow_id "
+                    "WHERE e.workflow_id = :id AND e.seq BETWEEN :first AND :last ORDER BY e.seq",
+                    {"id": workflow_id, "first": first, "last": last},
+                )
+                out.append([(event_from_row(r), r["namespace"], r["status"]) for r in rows])
+            return out
 
         return await self.db.read(run)
 
