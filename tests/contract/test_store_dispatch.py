@@ -177,3 +177,43 @@ async def test_eager_activities_that_take_everything_wake_no_poller(store):
     assert ("main", "q") not in changes.activity_queues
     none_left, _ = await store.claim_activity("main", "q", "poller")
     assert none_left is None
+
+
+async def _sleeping(store, clock, worker: str = "w") -> str:
+    """A workflow whose (sticky) worker's last batch started a 2 s timer."""
+    wid = unique()
+    _, changes = await store.start_workflow(req(wid), hand_back=hand(worker))
+    task = changes.handed_back[0]
+    await store.submit_commands(wid, worker, task.lease_token,
+                                parse_batch([{"type": "ScheduleTimer", "seq": 1, "duration_secs": 2}]))
+    return wid
+
+
+async def test_fired_timer_hands_its_task_to_the_parked_worker(store, clock):
+    wid = await _sleeping(store, clock)
+    clock.advance(2)
+    changes = await store.fire_due_timers(clock(), hand_backs={("main", "q"): hand("w")})
+    task = next(t for t in changes.handed_back if isinstance(t, WorkflowTask))
+    assert task.workflow_id == wid
+    # Sticky: only what the worker has not seen (its timer's scheduling and firing).
+    assert [e.event_type for e in task.history] == ["TimerScheduled", "TimerFired"] and task.history_after_seq == 1
+    assert ("main", "q") not in changes.workflow_queues  # nobody else is woken for it
+    assert await claim(store, worker="other") is None
+
+
+async def test_one_hand_off_per_queue_and_the_rest_still_wakes_pollers(store, clock):
+    first, second = await _sleeping(store, clock), await _sleeping(store, clock)
+    clock.advance(2)
+    changes = await store.fire_due_timers(clock(), hand_backs={("main", "q"): hand("w")})
+    handed = [t.workflow_id for t in changes.handed_back if isinstance(t, WorkflowTask)]
+    assert len(handed) == 1 and handed[0] in (first, second)
+    assert ("main", "q") in changes.workflow_queues  # the other woken task is announced
+    other = await claim(store, worker="poller")
+    assert other is not None and {other.workflow_id, handed[0]} == {first, second}
+
+
+async def test_a_hand_off_offered_for_another_queue_takes_nothing(store, clock):
+    await _sleeping(store, clock)
+    clock.advance(2)
+    changes = await store.fire_due_timers(clock(), hand_backs={("main", "elsewhere"): hand("w")})
+    assert changes.handed_back == [] and ("main", "q") in changes.workflow_queues

@@ -77,7 +77,7 @@ class Housekeeper(BackgroundLoop):
         self._next_wake = None
         due = await store.housekeeping_due(now)
         if due.next_timer_at is not None and due.next_timer_at <= now:
-            engine.publish(await store.fire_due_timers(now))
+            await engine.fire_due_timers(now)
         if due.next_activity_deadline is not None and due.next_activity_deadline <= now:
             engine.publish(await store.expire_activities(now))
         if due.next_lease_expiry is not None and due.next_lease_expiry <= now:

@@ -121,6 +121,25 @@ class Engine:
             first_look=lambda: self.start_workflow(workflow_type, workflow_id=workflow_id, **start),
         )
 
+    async def fire_due_timers(self, now: float) -> None:
+        """Fire due timers; a woken workflow task goes straight to a worker parked on its
+        queue (one per queue), claimed in the firing transaction, as a start's does."""
+        parked = self.wakeups.reserve_per_key("wf")
+        hand_backs = {}
+        for key, poll in parked.items():
+            worker_id, sticky = poll.info
+            hand_backs[(key[1], key[2])] = self.hand_back(worker_id, key[1], key[2], sticky)
+        try:
+            changes = await self.store.fire_due_timers(now, hand_backs=hand_backs)
+        except BaseException:
+            for poll in parked.values():
+                poll.release()
+            raise
+        self.publish(changes)
+        tasks = {(t.namespace, t.task_queue): t for t in changes.handed_back if isinstance(t, WorkflowTask)}
+        for key, poll in parked.items():
+            await self._deliver(poll, tasks.get((key[1], key[2])))
+
     async def _deliver(self, parked: Parked, task: WorkflowTask | None) -> None:
         if task is None:
             parked.release()  # nothing claimed for it: it claims (or waits) as if woken

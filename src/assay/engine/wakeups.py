@@ -154,6 +154,18 @@ class WakeUps:
                 return parked
         return None
 
+    def reserve_per_key(self, kind: str) -> dict[tuple[Any, ...], Parked]:
+        """``reserve`` one parked poll on every key of this kind (``"wf"``: each workflow
+        queue with a poller that accepts hand-offs), for a writer that will learn only inside
+        its transaction which queues get work (the timer loop)."""
+        found: dict[tuple[Any, ...], Parked] = {}
+        for key in list(self._waiters):
+            if isinstance(key, tuple) and key and key[0] == kind:
+                parked = self.reserve(key)
+                if parked is not None:
+                    found[key] = parked
+        return found
+
     def _register(self, key: Hashable, info: Any) -> Parked:
         parked = Parked(asyncio.get_running_loop().create_future(), info)
         self._waiters.setdefault(key, OrderedDict())[parked.future] = parked

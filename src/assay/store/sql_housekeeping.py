@@ -7,10 +7,13 @@ instance acts on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from assay.core.events import EventType
 from assay.core.model import WorkflowStatus
 from assay.errors import Conflict
-from assay.store.base import Changes, Database, HousekeepingDue, Tx
+from assay.store.base import Changes, Database, HandBack, HousekeepingDue, Tx
+from assay.store.claims import hand_back_workflow
 from assay.store.lifecycle import finish_run
 from assay.store.rows import append_event, mark_dispatch
 from assay.store.sql_tasks import fail_attempt
@@ -21,8 +24,14 @@ BATCH = 500
 class HousekeepingQueries:
     db: Database
 
-    async def fire_due_timers(self, now: float) -> Changes:
+    async def fire_due_timers(
+        self, now: float, *, hand_backs: Mapping[tuple[str, str], HandBack] | None = None
+    ) -> Changes:
+        skip_locked = self.db.dialect.skip_locked
+        offers = dict(hand_backs or {})  # queue -> a parked worker not yet given a task
+
         def run(tx: Tx) -> None:
+            still_to_wake: set[tuple[str, str]] = set()
             due = tx.all(
                 "SELECT workflow_id, seq, fire_at FROM workflow_timers WHERE fired = 0 AND fire_at <= :now "
                 f"ORDER BY fire_at LIMIT {BATCH}",
@@ -35,12 +44,26 @@ class HousekeepingQueries:
                 )
                 if not flipped:
                     continue
-                status = tx.one("SELECT status FROM workflows WHERE id = :id", {"id": timer["workflow_id"]})
-                if status is not None and status["status"] in ("PENDING", "RUNNING"):
-                    append_event(
-                        tx, timer["workflow_id"], EventType.TIMER_FIRED,
-                        {"timer_seq": timer["seq"], "fire_at": timer["fire_at"]}, now, dispatch=True,
-                    )
+                row = tx.one("SELECT status, namespace, task_queue FROM workflows WHERE id = :id", {"id": timer["workflow_id"]})
+                if row is None or row["status"] not in ("PENDING", "RUNNING"):
+                    continue
+                append_event(
+                    tx, timer["workflow_id"], EventType.TIMER_FIRED,
+                    {"timer_seq": timer["seq"], "fire_at": timer["fire_at"]}, now, dispatch=True,
+                )
+                # Hand-off: the woken workflow task goes straight to a worker parked on its
+                # queue, claimed here (no wake-up round, no claim transaction of its own).
+                queue = (row["namespace"], row["task_queue"])
+                offer = offers.get(queue)
+                before = len(tx.changes.handed_back)
+                if offer is not None:
+                    hand_back_workflow(tx, skip_locked, now, timer["workflow_id"], offer)
+                if len(tx.changes.handed_back) > before:
+                    del offers[queue]
+                else:
+                    still_to_wake.add(queue)
+            # A hand-back withdraws its queue's wake-up; other tasks it woke must still be announced.
+            tx.changes.workflow_queues |= still_to_wake
             if len(due) == BATCH:
                 tx.changes.arm(now)
 

@@ -205,3 +205,28 @@ async def test_a_hand_off_keeps_the_queue_known_empty_but_passes_the_baton():
     wakeups.notify_one(KEY)  # real new work is still announced and looked for
     queue.items.append("task-2")
     assert await asyncio.wait_for(second, 1) == "task-2" and queue.calls == 2
+
+
+async def test_reserve_per_key_takes_one_parked_poll_of_each_queue_of_that_kind():
+    wakeups = WakeUps()
+    other_key, activity_key = ("wf", "main", "other"), ("act", "main", "q")
+    polls = [
+        await parked(wakeups, Queue()),  # KEY, first
+        await parked(wakeups, Queue()),  # KEY, second: stays parked
+        asyncio.ensure_future(wakeups.poll(other_key, Queue().attempt, 5.0, info=("w2", False))),
+        asyncio.ensure_future(wakeups.poll(activity_key, Queue().attempt, 5.0, info=("w3", False))),
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    reserved = wakeups.reserve_per_key("wf")
+    assert set(reserved) == {KEY, other_key}
+    assert reserved[KEY].info == ("w1", True) and reserved[other_key].info == ("w2", False)
+    assert reserved[KEY].deliver("timer task")
+    reserved[other_key].release()  # nothing for it: it claims as if woken, finds nothing, parks again
+    assert await asyncio.wait_for(polls[0], 1) == "timer task"
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not polls[1].done() and not polls[2].done() and not polls[3].done()
+    assert wakeups.reserve(KEY) is not None  # the second poll of KEY was never reserved
+    for poll in polls[1:]:
+        poll.cancel()

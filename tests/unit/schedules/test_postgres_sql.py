@@ -36,14 +36,20 @@ def test_wake_keys_cover_queues_events_results_and_times() -> None:
     changes = Changes()
     changes.workflow_queues.add(("main", "q"))
     changes.activity_queues.add(("main", "a"))
-    event = Event(workflow_id="w1", seq=1, event_type=str(EventType.WORKFLOW_STARTED), payload=None, timestamp=0.0)
-    changes.events.append(PublishedEvent(event=event, namespace="main", status="PENDING"))
+    for seq, event_type in ((1, EventType.WORKFLOW_STARTED), (2, EventType.SIGNAL_RECEIVED)):
+        event = Event(workflow_id="w1", seq=seq, event_type=str(event_type), payload=None, timestamp=0.0)
+        changes.events.append(PublishedEvent(event=event, namespace="main", status="PENDING"))
+    changes.running.append(("w1", "main"))
     changes.finished["w2"] = None
     changes.arm(5.0)
     keys = wake_keys(changes)
+    # Events carry the seq range other instances relay to their SSE subscribers; a first
+    # claim carries what its workflow_running frame needs.
     assert sorted(map(tuple, keys), key=str) == sorted(
-        [("wf", "main", "q"), ("act", "main", "a"), ("events", "w1"), ("result", "w2"), ("wake_at", 5.0)], key=str
+        [("wf", "main", "q"), ("act", "main", "a"), ("events", "w1", 1, 2), ("running", "w1", "main"),
+         ("result", "w2"), ("wake_at", 5.0)], key=str
     )
+    assert keys.index(["events", "w1", 1, 2]) < keys.index(["running", "w1", "main"])  # relay order
 
 
 def test_payloads_stay_under_the_notify_limit() -> None:
