@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import threading
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ import pytest
 
 from tests.e2e.engine_process import ALT_API, API, EngineProcess, engine_fixture
 from tests.e2e.protocol_worker import ProtocolWorker, activity_cmd, complete_cmd, expect, unique
+from tests.e2e.sse_listener import SseListener
 
 eng = engine_fixture(name="engine-http")
 
@@ -218,43 +217,13 @@ def test_event_stream_delivers_frames_of_its_namespace_only(eng: EngineProcess, 
     other_ns = unique("sse")
     expect(worker.http.post("/namespaces", json={"name": other_ns}), 201)
     other = ProtocolWorker(eng, worker.queue, other_ns)
-    frames: list[tuple[str, dict[str, Any]]] = []
-    connected = threading.Event()
-    stop = threading.Event()
-
-    # A short read timeout ends the stream soon after the last frame (keep-alives come every 15 s),
-    # so the engine's shutdown does not wait on an open connection.
-    client = httpx.Client(timeout=httpx.Timeout(10, read=1.5))
-
-    def listen() -> None:
-        try:
-            with client.stream("GET", f"{eng.api}/events/stream", params={"namespace": "main"}) as response:
-                assert response.headers["content-type"].startswith("text/event-stream")
-                name = None
-                for line in response.iter_lines():
-                    if line.startswith(":"):
-                        connected.set()
-                    elif line.startswith("event: "):
-                        name = line[len("event: "):]
-                    elif line.startswith("data: ") and name:
-                        frames.append((name, json.loads(line[len("data: "):])))
-                    if stop.is_set():
-                        return
-        except (httpx.HTTPError, RuntimeError):
-            return  # closed from the test thread
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(5)
-    hidden = other.start()
-    wid = worker.start(input={"hello": "sse"})
-    worker.step([complete_cmd(1)], wid)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(n == "workflow_completed" and d["workflow_id"] == wid for n, d in frames):
-        time.sleep(0.05)
-    stop.set()
-    listener.join(5)
-    client.close()
+    with SseListener(f"{eng.api}/events/stream", {"namespace": "main"}) as stream:
+        assert stream.content_type.startswith("text/event-stream")
+        hidden = other.start()
+        wid = worker.start(input={"hello": "sse"})
+        worker.step([complete_cmd(1)], wid)
+        stream.wait_for(lambda n, d: n == "workflow_completed" and d["workflow_id"] == wid, timeout=5)
+    frames = stream.frames
     mine = [(n, d) for n, d in frames if d["workflow_id"] == wid]
     names = [n for n, _ in mine]
     assert names[0] == "workflow_started" and "workflow_running" in names and names[-1] == "workflow_completed"

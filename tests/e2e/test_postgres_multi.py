@@ -7,7 +7,6 @@ hands over without losing or doubling a tick.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.engine_process import EngineProcess
+from tests.e2e.sse_listener import SseListener
 from tests.e2e.one_activity_worker import WORKFLOW_TYPE, OneActivityWorker
 from tests.pg import postgres_reachable, temporary_database_sync
 
@@ -151,46 +151,18 @@ def test_event_stream_shows_what_other_instances_commit(cluster: list[EngineProc
     """A dashboard connected to engine2 sees a workflow started on engine0 and run by a
     worker on engine1, frame by frame and in order, as the engines that committed them do."""
     queue = f"q-{uuid.uuid4().hex[:6]}"
-    frames: list[tuple[str, dict]] = []
-    connected, stop = threading.Event(), threading.Event()
-    client = httpx.Client(timeout=httpx.Timeout(10, read=1.5))  # a short read ends the stream after the test
-
-    def listen() -> None:
-        try:
-            with client.stream("GET", f"{cluster[2].url}/api/v1/events/stream", params={"namespace": "main"}) as r:
-                name = None
-                for line in r.iter_lines():
-                    if line.startswith(":"):
-                        connected.set()
-                    elif line.startswith("event: "):
-                        name = line[len("event: "):]
-                    elif line.startswith("data: ") and name:
-                        frames.append((name, json.loads(line[len("data: "):])))
-                    if stop.is_set():
-                        return
-        except (httpx.HTTPError, RuntimeError):
-            return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(5)
-    started = api(cluster[0], "POST", "/workflows", json={"workflow_type": "t", "task_queue": queue, "input": 1})
-    workflow_id = started.json()["workflow_id"]
-    task = api(cluster[1], "POST", "/workflow-tasks/poll",
-               json={"queue": queue, "worker_id": "w-remote", "wait_secs": 10}).json()
-    assert task and task["workflow_id"] == workflow_id
-    api(cluster[1], "POST", f"/workflow-tasks/{workflow_id}/commands", json={
-        "worker_id": "w-remote", "lease_token": task["lease_token"],
-        "commands": [{"type": "CompleteWorkflow", "result": {"ok": True}}],
-    }).raise_for_status()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(
-        n == "workflow_completed" and d["workflow_id"] == workflow_id for n, d in frames
-    ):
-        time.sleep(0.05)
-    stop.set()
-    listener.join(5)
-    client.close()
+    with SseListener(f"{cluster[2].url}/api/v1/events/stream", {"namespace": "main"}) as stream:
+        started = api(cluster[0], "POST", "/workflows", json={"workflow_type": "t", "task_queue": queue, "input": 1})
+        workflow_id = started.json()["workflow_id"]
+        task = api(cluster[1], "POST", "/workflow-tasks/poll",
+                   json={"queue": queue, "worker_id": "w-remote", "wait_secs": 10}).json()
+        assert task and task["workflow_id"] == workflow_id
+        api(cluster[1], "POST", f"/workflow-tasks/{workflow_id}/commands", json={
+            "worker_id": "w-remote", "lease_token": task["lease_token"],
+            "commands": [{"type": "CompleteWorkflow", "result": {"ok": True}}],
+        }).raise_for_status()
+        stream.wait_for(lambda n, d: n == "workflow_completed" and d["workflow_id"] == workflow_id)
+    frames = stream.frames
     mine = [(n, d) for n, d in frames if d["workflow_id"] == workflow_id]
     assert [n for n, _ in mine] == ["workflow_started", "workflow_running", "workflow_completed"], mine
     assert [d["seq"] for _, d in mine] == [1, None, 2]

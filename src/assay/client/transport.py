@@ -126,22 +126,14 @@ class Transport:
 
     def _object(self, method: str, path: str, **kwargs: Any) -> JSONObject:
         value = self._request(method, path, **kwargs)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise UnexpectedResponse(
-                f"expected a JSON object, got {type(value).__name__}",
-                method=method,
-                url=self.base_url + path,
-            )
-        return value
+        return {} if value is None else self._expect(value, dict, "a JSON object", method, path)
 
     def _array(self, method: str, path: str, **kwargs: Any) -> list[JSONObject]:
-        value = self._request(method, path, **kwargs)
-        if not isinstance(value, list):
+        return self._expect(self._request(method, path, **kwargs), list, "a JSON array", method, path)
+
+    def _expect(self, value: JSON, kind: type, what: str, method: str, path: str) -> Any:
+        if not isinstance(value, kind):
             raise UnexpectedResponse(
-                f"expected a JSON array, got {type(value).__name__}",
-                method=method,
-                url=self.base_url + path,
+                f"expected {what}, got {type(value).__name__}", method=method, url=self.base_url + path
             )
         return value

@@ -16,6 +16,7 @@ event carries the status as of its own commit); everything else is the same fram
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -70,7 +71,5 @@ class RemoteEventRelay:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
