@@ -20,13 +20,13 @@ async def test_background_checkpoint_copies_the_wal_and_close_leaves_no_wal(tmp_
     # The writer never checkpoints inside its own COMMIT.
     assert db._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     size_before = path.stat().st_size
-    ids = [unique() for _ in range(60)]
-    for wid in ids:  # one group each: awaited one by one
-        await store.start_workflow(req(wid, input={"pad": "x" * 2000}))
-    for _ in range(100):
-        if db.checkpoints >= 2:
-            break
-        await asyncio.sleep(0.02)
+    # Keep writing (one group per awaited write) until two checkpoints have completed: a
+    # checkpoint still running when its successor is due only delays it to a later group.
+    ids: list[str] = []
+    while db.checkpoints < 2 and len(ids) < 2000:
+        ids.append(unique())
+        await store.start_workflow(req(ids[-1], input={"pad": "x" * 2000}))
+        await asyncio.sleep(0)
     assert db.checkpoints >= 2
     assert path.stat().st_size > size_before  # pages reached the database file
     await store.close()
