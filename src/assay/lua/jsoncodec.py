@@ -6,8 +6,8 @@ does it several times faster. Why the fallback: orjson refuses a few documents t
 library accepts (integers beyond 64 bits, which the Lua conversion turns into floats), so
 whatever orjson declines goes through the standard library, whose answer (a value or its
 error message) is then the answer. The accepted documents and the results are therefore
-the standard library's; only the speed differs (and number spelling in encoded text, e.g.
-``1e16`` instead of ``1e+16``; both are valid JSON for the same number).
+the standard library's; only the speed differs (and the spelling of some numbers in encoded
+text, e.g. ``1e-7`` instead of ``1e-07``: the same number, both valid JSON).
 """
 
 from __future__ import annotations

@@ -48,3 +48,8 @@ def test_dumps_is_compact_keeps_non_ascii_and_can_sort():
 
 def test_dumps_falls_back_for_integers_beyond_64_bits():
     assert jsoncodec.dumps_bytes([2**70]) == b"[1180591620717411303424]"
+
+
+@pytest.mark.parametrize("value", [1e-7, 1e16, 0.1, 5e-324, 1.0, -0.0, 123456789.123])
+def test_floats_round_trip_to_the_same_number(value):
+    assert json.loads(jsoncodec.dumps([value])) == [value]
