@@ -138,7 +138,13 @@ class Engine:
         self.publish(changes)
         tasks = {(t.namespace, t.task_queue): t for t in changes.handed_back if isinstance(t, WorkflowTask)}
         for key, poll in parked.items():
-            await self._deliver(poll, tasks.get((key[1], key[2])))
+            task = tasks.get((key[1], key[2]))
+            if task is None:
+                # Most ticks fire nothing: the poll waits on without a claim attempt, unless
+                # its queue got work meanwhile (then it looks, as if woken).
+                self.wakeups.give_back(key, poll)
+            else:
+                await self._deliver(poll, task)
 
     async def _deliver(self, parked: Parked, task: WorkflowTask | None) -> None:
         if task is None:

@@ -38,13 +38,14 @@ from typing import Any, Awaitable, Callable, Hashable, TypeVar
 T = TypeVar("T")
 
 _TIMED_OUT = object()  # the result a parked poll's own timer gives its future
+_UNUSED = object()  # a reservation given back unused: wait on, without a claim attempt
 EMPTY_TRUST_SECS = 1.0  # how long an attempt that found nothing vouches for its queue
 
 
 class Parked:
     """One parked poll: its future, what a hand-off needs to know of it, its state."""
 
-    __slots__ = ("future", "info", "reserved", "waiting")
+    __slots__ = ("future", "info", "reserved", "waiting", "announced")
 
     def __init__(self, future: asyncio.Future[Any], info: Any) -> None:
         self.future = future
@@ -53,6 +54,7 @@ class Parked:
         # True only while the poll awaits its future: a poll still running its claim
         # attempt could return that claim and never see a hand-off, so it is not offered one.
         self.waiting = False
+        self.announced = 0  # the key's announcement count when it was reserved
 
     def deliver(self, result: Any) -> bool:
         """Give a reserved poll its result; False when the poll has gone (cancelled)."""
@@ -139,7 +141,7 @@ class WakeUps:
 
     def reserve(self, key: Hashable) -> Parked | None:
         """Take the longest-parked poll on ``key`` that accepts hand-offs, if any. The
-        caller must then ``deliver`` or ``release`` it."""
+        caller must then ``deliver``, ``release`` or ``give_back`` it."""
         if self.closed:
             return None
         waiters = self._waiters.get(key)
@@ -151,6 +153,7 @@ class WakeUps:
                 if not waiters:
                     del self._waiters[key]
                 parked.reserved = True
+                parked.announced = self._announced.get(key, 0)
                 return parked
         return None
 
@@ -165,6 +168,15 @@ class WakeUps:
                 if parked is not None:
                     found[key] = parked
         return found
+
+    def give_back(self, key: Hashable, parked: Parked) -> None:
+        """End a reservation that got nothing. The poll goes back to waiting without a claim
+        attempt, unless work was announced on ``key`` while it was reserved (it was not
+        there to be woken), in which case it looks, as after ``release``."""
+        if self._announced.get(key, 0) != parked.announced:
+            parked.release()
+        elif not parked.future.done():
+            parked.future.set_result(_UNUSED)
 
     def _register(self, key: Hashable, info: Any) -> Parked:
         parked = Parked(asyncio.get_running_loop().create_future(), info)
@@ -189,13 +201,15 @@ class WakeUps:
         if baton:  # task queues: claims are write transactions worth skipping when empty
             claim = attempt
             attempt = lambda: self._claim(key, claim)  # noqa: E731
+        look = True  # False after a reservation came back unused: nothing new to look for
         while True:
             parked = self._register(key, info)
             future = parked.future
             claimed = woken_unused = False
             timer: asyncio.TimerHandle | None = None
             try:
-                result = await attempt()
+                result = await attempt() if look else None
+                look = True
                 if result is not None:
                     claimed = True
                     return result
@@ -213,6 +227,9 @@ class WakeUps:
                     result = await attempt()
                     claimed = result is not None
                     return result
+                if outcome is _UNUSED:
+                    look = False
+                    continue
                 if outcome is not None:  # handed off (claimed for us) or given with the wake-up
                     claimed = True
                     return outcome

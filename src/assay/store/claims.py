@@ -109,11 +109,19 @@ def hand_back_activities(tx: Tx, skip_locked: str, now: float, workflow_id: str,
         tx.changes.activity_queues.discard((eager.namespace, eager.queue))
 
 
-def hand_back_workflow(tx: Tx, skip_locked: str, now: float, workflow_id: str, hand_back: HandBack) -> None:
+def hand_back_workflow(
+    tx: Tx, skip_locked: str, now: float, workflow_id: str, hand_back: HandBack, *, withdraw: bool = True
+) -> bool:
+    """Lease ``workflow_id``'s task to the hand-back's worker; whether it was claimable.
+    ``withdraw``: also withdraw the queue's wake-up, right when this task is the only one
+    the transaction made claimable there (a caller waking several decides itself)."""
     task = claim_workflow_tx(
         tx, skip_locked, now, hand_back.namespace, hand_back.queue, hand_back.worker_id,
         sticky=hand_back.sticky, lease_secs=hand_back.lease_secs, only=workflow_id,
     )
-    if task is not None:
-        tx.changes.handed_back.append(task)
+    if task is None:
+        return False
+    tx.changes.handed_back.append(task)
+    if withdraw:
         tx.changes.workflow_queues.discard((hand_back.namespace, hand_back.queue))
+    return True

@@ -40,9 +40,11 @@ def insert_run(
     written. Either way the common path is two INSERTs; the existence check runs only
     when the id is taken.
     """
-    leased = lease_to is not None and (lease_to.namespace, lease_to.queue) == (request.namespace, request.task_queue)
-    token = secrets.token_hex(16) if leased else None
-    expires = now + lease_to.lease_secs if leased and lease_to is not None else None
+    # (worker, token, expiry) of the lease the row is inserted with, if handed off.
+    lease = None
+    if lease_to is not None and (lease_to.namespace, lease_to.queue) == (request.namespace, request.task_queue):
+        lease = (lease_to.worker_id, secrets.token_hex(16), now + lease_to.lease_secs)
+    owner, token, expires = lease or (None, None, None)
     inserted = tx.execute(
         "INSERT INTO workflows (id, namespace, run_id, workflow_type, task_queue, status, input, "
         "parent_id, search_attributes, continued_from, created_at, updated_at, last_seq, needs_dispatch, "
@@ -55,17 +57,17 @@ def insert_run(
             "run_id": request.run_id,
             "type": request.workflow_type,
             "queue": request.task_queue,
-            "status": "RUNNING" if leased else "PENDING",
+            "status": "RUNNING" if lease else "PENDING",
             "input": dumps(request.input),
             "parent": parent_id,
             "attrs": dumps(request.search_attributes or {}),
             "cfrom": continued_from,
             "now": now,
-            "dispatch": 0 if leased else 1,
-            "owner": lease_to.worker_id if leased and lease_to is not None else None,
+            "dispatch": 0 if lease else 1,
+            "owner": owner,
             "token": token,
             "expires": expires,
-            "sticky_seq": 1 if leased else None,
+            "sticky_seq": 1 if lease else None,
         },
     )
     if not inserted:
@@ -93,15 +95,16 @@ def insert_run(
         created_at=now,
         updated_at=now,
     )
-    if not leased or token is None or expires is None:
+    if lease is None:
         tx.changes.workflow_queues.add((request.namespace, request.task_queue))
         return workflow
+    _, lease_token, lease_expires = lease
     tx.changes.running.append((request.workflow_id, request.namespace))
-    tx.changes.arm(expires)
+    tx.changes.arm(lease_expires)
     tx.changes.handed_back.append(WorkflowTask(
         workflow_id=request.workflow_id, run_id=request.run_id, namespace=request.namespace,
         workflow_type=request.workflow_type, task_queue=request.task_queue, input=request.input,
-        lease_token=token, lease_expires_at=expires, history=[started], history_after_seq=0,
+        lease_token=lease_token, lease_expires_at=lease_expires, history=[started], history_after_seq=0,
     ))
     return replace(workflow, status=WorkflowStatus.RUNNING)
 

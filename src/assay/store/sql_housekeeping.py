@@ -31,7 +31,8 @@ class HousekeepingQueries:
         offers = dict(hand_backs or {})  # queue -> a parked worker not yet given a task
 
         def run(tx: Tx) -> None:
-            still_to_wake: set[tuple[str, str]] = set()
+            handed: set[tuple[str, str]] = set()  # queues whose parked worker got a task
+            left: set[tuple[str, str]] = set()  # queues with a woken task nobody was handed
             due = tx.all(
                 "SELECT workflow_id, seq, fire_at FROM workflow_timers WHERE fired = 0 AND fire_at <= :now "
                 f"ORDER BY fire_at LIMIT {BATCH}",
@@ -55,15 +56,15 @@ class HousekeepingQueries:
                 # queue, claimed here (no wake-up round, no claim transaction of its own).
                 queue = (row["namespace"], row["task_queue"])
                 offer = offers.get(queue)
-                before = len(tx.changes.handed_back)
-                if offer is not None:
-                    hand_back_workflow(tx, skip_locked, now, timer["workflow_id"], offer)
-                if len(tx.changes.handed_back) > before:
-                    del offers[queue]
+                if offer is not None and hand_back_workflow(
+                    tx, skip_locked, now, timer["workflow_id"], offer, withdraw=False
+                ):
+                    del offers[queue]  # one task per parked worker
+                    handed.add(queue)
                 else:
-                    still_to_wake.add(queue)
-            # A hand-back withdraws its queue's wake-up; other tasks it woke must still be announced.
-            tx.changes.workflow_queues |= still_to_wake
+                    left.add(queue)
+            # Pollers are woken only for queues where a woken task is left for them.
+            tx.changes.workflow_queues -= handed - left
             if len(due) == BATCH:
                 tx.changes.arm(now)
 

@@ -230,3 +230,45 @@ async def test_reserve_per_key_takes_one_parked_poll_of_each_queue_of_that_kind(
     assert wakeups.reserve(KEY) is not None  # the second poll of KEY was never reserved
     for poll in polls[1:]:
         poll.cancel()
+
+
+class CountingQueue(Queue):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    async def attempt(self) -> str | None:
+        self.attempts += 1
+        return await super().attempt()
+
+
+async def test_a_reservation_given_back_unused_waits_on_without_a_claim_attempt():
+    wakeups, queue = WakeUps(), CountingQueue()
+    poll = await parked(wakeups, queue)
+    before = queue.attempts
+    wakeups.give_back(KEY, wakeups.reserve(KEY))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert queue.attempts == before and not poll.done()
+    queue.items.append("later")  # it is parked again: an announcement reaches it
+    wakeups.notify_one(KEY)
+    assert await asyncio.wait_for(poll, 1) == "later"
+
+
+async def test_a_reservation_given_back_after_an_announcement_looks_for_the_work():
+    wakeups, queue = WakeUps(), CountingQueue()
+    poll = await parked(wakeups, queue)
+    reservation = wakeups.reserve(KEY)
+    queue.items.append("job")
+    wakeups.notify_one(KEY)  # announced while reserved: the poll was not there to be woken
+    wakeups.give_back(KEY, reservation)
+    assert await asyncio.wait_for(poll, 1) == "job"
+
+
+async def test_a_poll_given_back_after_its_deadline_ends_with_nothing():
+    wakeups, queue = WakeUps(), CountingQueue()
+    poll = await parked(wakeups, queue, wait=0.05)
+    reservation = wakeups.reserve(KEY)
+    await asyncio.sleep(0.1)
+    wakeups.give_back(KEY, reservation)
+    assert await asyncio.wait_for(poll, 1) is None
